@@ -1,0 +1,1 @@
+//! Examples of heapmeter; see the `examples` targets.

@@ -1,0 +1,162 @@
+//! Per-thread queues of finished calls.
+//!
+//! # Protocol
+//!
+//! A [`Ring`] is a bounded single-producer, single-consumer queue. The
+//! producer is the thread that owns the ring; the consumer is whoever holds the
+//! aggregator's lock. `tail` is written only by the producer and `head` only by
+//! the consumer:
+//!
+//! - The producer writes the record at `tail`, then stores `tail + 1` with
+//!   Release, publishing the record.
+//! - The consumer loads `tail` with Acquire, reads records up to it, then
+//!   stores the new `head` with Release, handing the slots back.
+//! - The producer loads `head` with Acquire only when its cached copy says the
+//!   ring is full, so the usual push touches no line the consumer writes.
+//!
+//! Rings are never freed. When its thread exits, a ring is marked free and a
+//! later thread may claim it; records left in it are still drained in order.
+//! Ownership passes through `owned` (Release on release, Acquire on claim), so
+//! the new producer sees the old producer's last `tail`.
+
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+
+use crate::scope::CallStats;
+use crate::site::Site;
+
+/// Records one ring can hold. At 88 bytes a record, a ring takes 88 KiB.
+pub(crate) const RING_CAPACITY: usize = 1024;
+
+/// How full a ring gets before its producer wakes the background drain.
+const WAKE_THRESHOLD: usize = RING_CAPACITY / 4;
+
+/// One finished call waiting for aggregation.
+#[derive(Clone, Copy)]
+pub(crate) struct CallRecord {
+    pub(crate) site: &'static Site,
+    pub(crate) call: CallStats,
+}
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+pub(crate) struct Ring {
+    head: Padded<AtomicUsize>,
+    tail: Padded<AtomicUsize>,
+    /// The producer's last reading of `head`. Written only by the producer.
+    cached_head: Padded<UnsafeCell<usize>>,
+    records: Box<[UnsafeCell<MaybeUninit<CallRecord>>]>,
+    owned: AtomicBool,
+    next: AtomicPtr<Ring>,
+}
+
+// SAFETY: the `UnsafeCell`s are accessed under the protocol in the module
+// docs: `cached_head` and the record at `tail` only by the one producer, the
+// records between `head` and `tail` only by the consumer, which holds the
+// aggregator lock.
+unsafe impl Sync for Ring {}
+
+/// Head of the lock-free, push-only list of every ring ever created.
+static RINGS: AtomicPtr<Ring> = AtomicPtr::new(ptr::null_mut());
+
+impl Ring {
+    /// Claims a free ring or creates one. Allocates, so callers run it in a
+    /// runtime-internal section. Returns `None` if the allocation fails.
+    pub(crate) fn claim() -> Option<&'static Ring> {
+        let mut current = RINGS.load(Ordering::Acquire);
+        while !current.is_null() {
+            // SAFETY: rings on the list are leaked boxes that are never freed.
+            let ring: &'static Ring = unsafe { &*current };
+            if ring.owned.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return Some(ring);
+            }
+            current = ring.next.load(Ordering::Acquire);
+        }
+        Self::create()
+    }
+
+    fn create() -> Option<&'static Ring> {
+        let mut records = Vec::new();
+        records.try_reserve_exact(RING_CAPACITY).ok()?;
+        records.resize_with(RING_CAPACITY, || UnsafeCell::new(MaybeUninit::uninit()));
+        let ring: &'static Ring = Box::leak(Box::new(Ring {
+            head: Padded(AtomicUsize::new(0)),
+            tail: Padded(AtomicUsize::new(0)),
+            cached_head: Padded(UnsafeCell::new(0)),
+            records: records.into_boxed_slice(),
+            owned: AtomicBool::new(true),
+            next: AtomicPtr::new(ptr::null_mut()),
+        }));
+
+        let this = ptr::from_ref(ring).cast_mut();
+        let mut head = RINGS.load(Ordering::Relaxed);
+        loop {
+            ring.next.store(head, Ordering::Relaxed);
+            match RINGS.compare_exchange_weak(head, this, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return Some(ring),
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    /// Gives the ring up when its thread exits.
+    pub(crate) fn release(&self) {
+        self.owned.store(false, Ordering::Release);
+    }
+
+    /// Queues a record. Only the owning thread may call this. Returns the
+    /// record back when the ring is full.
+    #[inline(always)]
+    pub(crate) fn push(&self, record: CallRecord) -> Result<(), CallRecord> {
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        // SAFETY: only the producer touches `cached_head`.
+        let cached_head = unsafe { &mut *self.cached_head.0.get() };
+        if tail.wrapping_sub(*cached_head) >= RING_CAPACITY {
+            *cached_head = self.head.0.load(Ordering::Acquire);
+            if tail.wrapping_sub(*cached_head) >= RING_CAPACITY {
+                return Err(record);
+            }
+        }
+        let Some(cell) = self.records.get(tail % RING_CAPACITY) else { return Err(record) };
+        // SAFETY: the slot at `tail` lies outside `head..tail`, so the consumer
+        // does not read it until the Release store below publishes it.
+        unsafe { (*cell.get()).write(record) };
+        self.tail.0.store(tail.wrapping_add(1), Ordering::Release);
+
+        if tail.wrapping_sub(*cached_head) == WAKE_THRESHOLD {
+            crate::aggregate::wake_background_drain();
+        }
+        Ok(())
+    }
+
+    /// Removes every published record, oldest first. Only the holder of the
+    /// aggregator lock may call this.
+    pub(crate) fn drain(&self, mut consume: impl FnMut(CallRecord)) {
+        let mut head = self.head.0.load(Ordering::Relaxed);
+        let tail = self.tail.0.load(Ordering::Acquire);
+        while head != tail {
+            if let Some(cell) = self.records.get(head % RING_CAPACITY) {
+                // SAFETY: slots in `head..tail` were written and published by
+                // the producer, which does not touch them again until `head`
+                // moves past them.
+                consume(unsafe { (*cell.get()).assume_init() });
+            }
+            head = head.wrapping_add(1);
+        }
+        self.head.0.store(head, Ordering::Release);
+    }
+}
+
+/// Calls `visit` for every ring.
+pub(crate) fn for_each_ring(mut visit: impl FnMut(&'static Ring)) {
+    let mut current = RINGS.load(Ordering::Acquire);
+    while !current.is_null() {
+        // SAFETY: rings on the list are leaked boxes that are never freed.
+        let ring: &'static Ring = unsafe { &*current };
+        visit(ring);
+        current = ring.next.load(Ordering::Acquire);
+    }
+}
