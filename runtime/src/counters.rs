@@ -207,21 +207,30 @@ pub(crate) fn slot(index: usize) -> Option<&'static Counters> {
     SLOTS.get(index)
 }
 
-/// Process-wide totals of every allocation and free seen by
-/// [`crate::Allocator`] since the process started.
+/// Process-wide totals of the application's allocations and frees seen by
+/// [`crate::Allocator`] since the process started. heapmeter's own
+/// allocations are left out; [`runtime_totals`] has them.
 ///
 /// Exact once the threads that allocated have been joined; while they run,
 /// each thread's latest events may be missing from the sum.
 #[must_use]
 pub fn process_totals() -> Totals {
-    let mut sum = SHARED.read().plus(RUNTIME.read());
+    let mut sum = SHARED.read();
     for slot in &SLOTS {
         sum = sum.plus(slot.read());
     }
     sum
 }
 
-/// Bytes currently allocated through [`crate::Allocator`] by the whole process.
+/// Totals of the allocations heapmeter made for itself: per-thread queues,
+/// aggregation and export.
+#[must_use]
+pub fn runtime_totals() -> Totals {
+    RUNTIME.read()
+}
+
+/// Bytes the application currently holds through [`crate::Allocator`],
+/// heapmeter's own allocations left out.
 #[must_use]
 pub fn process_live_bytes() -> i64 {
     process_totals().net()

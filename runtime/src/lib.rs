@@ -51,7 +51,7 @@ mod thread;
 
 pub use aggregate::{FunctionStats, Snapshot, snapshot};
 pub use alloc::Allocator;
-pub use counters::{Totals, process_live_bytes, process_totals};
+pub use counters::{Totals, process_live_bytes, process_totals, runtime_totals};
 pub use future::Instrumented;
 pub use heapmeter_macros::profile_memory;
 pub use scope::{CallStats, Guard};
