@@ -191,10 +191,10 @@ impl Aggregator {
                 peak_max: reading.peak_max,
                 exclusive_peak_max: reading.exclusive_peak_max,
             };
-            if delta.calls > 0 {
-                if let Some(stats) = self.function_mut(site) {
-                    stats.add_overflow(&delta);
-                }
+            if delta.calls > 0
+                && let Some(stats) = self.function_mut(site)
+            {
+                stats.add_overflow(&delta);
             }
         });
     }

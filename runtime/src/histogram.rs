@@ -36,7 +36,11 @@ pub fn bucket_index(value: u64) -> i32 {
     let scaled = (value as f64).log2() * f64::from(BUCKETS_PER_OCTAVE);
     #[allow(clippy::cast_possible_truncation, reason = "log2 of a u64 times 8 is below 513")]
     let index = scaled.floor() as i32;
-    index
+    // Above 2^53 the conversion to f64 can round up to the next power of two,
+    // so keep the index inside the octave that `ilog2` gives exactly.
+    #[allow(clippy::cast_possible_wrap, reason = "ilog2 of a u64 is at most 63")]
+    let octave = value.ilog2() as i32;
+    index.clamp(octave * BUCKETS_PER_OCTAVE, (octave + 1) * BUCKETS_PER_OCTAVE - 1)
 }
 
 /// Returns the inclusive upper bound of bucket `index`.
@@ -155,7 +159,7 @@ impl Histogram {
         for (position, bucket_count) in self.counts.iter().enumerate() {
             seen += bucket_count;
             if seen >= rank {
-                let index = self.offset + i32::try_from(position).unwrap_or(i32::MAX - self.offset);
+                let index = i32::try_from(position).map_or(i32::MAX, |position| self.offset.saturating_add(position));
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "bounds of u64 values fit a u64")]
                 let bound = bucket_upper_bound(index).floor() as u64;
                 return Some(bound.clamp(self.min, self.max));
@@ -181,7 +185,7 @@ impl Histogram {
         self.zero_count += other.zero_count;
         for (position, &amount) in other.counts.iter().enumerate() {
             if amount > 0 {
-                let index = other.offset + i32::try_from(position).unwrap_or(0);
+                let index = i32::try_from(position).map_or(i32::MAX, |position| other.offset.saturating_add(position));
                 self.add_to_bucket(index, amount);
             }
         }
@@ -197,8 +201,8 @@ impl Histogram {
         delta.sum = self.sum.wrapping_sub(earlier.sum);
         delta.zero_count = self.zero_count.saturating_sub(earlier.zero_count);
         for (position, &amount) in earlier.counts.iter().enumerate() {
-            let index = earlier.offset + i32::try_from(position).unwrap_or(0);
-            let Ok(target) = usize::try_from(index - delta.offset) else { continue };
+            let index = i32::try_from(position).map_or(i32::MAX, |position| earlier.offset.saturating_add(position));
+            let Ok(target) = usize::try_from(index.saturating_sub(delta.offset)) else { continue };
             if let Some(slot) = delta.counts.get_mut(target) {
                 *slot = slot.saturating_sub(amount);
             }

@@ -44,6 +44,7 @@ mod counters;
 mod future;
 pub mod histogram;
 mod record;
+mod report;
 mod ring;
 mod scope;
 mod site;

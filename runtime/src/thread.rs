@@ -182,10 +182,10 @@ impl ThreadState {
             // the slot is still this thread's.
             return counters::slot(index).unwrap_or(&self.fallback.counters);
         }
-        if self.untracked_depth.get() == 0 {
-            if let Some(counters) = self.claim() {
-                return counters;
-            }
+        if self.untracked_depth.get() == 0
+            && let Some(counters) = self.claim()
+        {
+            return counters;
         }
         &self.fallback.counters
     }

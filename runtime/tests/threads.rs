@@ -94,6 +94,7 @@ fn panics_after_allocating() {
     let _guard = Guard::enter(site!("panics_after_allocating"));
     let buffer = black_box(vec![0u8; 2048]);
     if buffer.len() == 2048 {
+        #[allow(clippy::panic, reason = "the test needs a panic that unwinds")]
         panic::panic_any("expected test panic");
     }
 }
