@@ -41,8 +41,11 @@
 mod aggregate;
 mod alloc;
 mod counters;
+#[cfg(feature = "otlp")]
+mod export;
 mod future;
 pub mod histogram;
+pub mod metrics;
 mod record;
 mod report;
 mod ring;
@@ -53,6 +56,10 @@ mod thread;
 pub use aggregate::{FunctionStats, Snapshot, snapshot};
 pub use alloc::Allocator;
 pub use counters::{Totals, process_live_bytes, process_totals, runtime_totals};
+#[cfg(feature = "otlp")]
+pub use export::{
+    Config, Handle, InitError, Protocol, SettingSource, ShutdownError, TemporalityPreference, init,
+};
 pub use future::Instrumented;
 pub use heapmeter_macros::profile_memory;
 pub use scope::{CallStats, Guard};

@@ -1,0 +1,221 @@
+//! The export thread: periodic exports, retries, rate-limited error logs
+//! and the final export at shutdown.
+//!
+//! The thread owns a tokio `current_thread` runtime, so export never depends
+//! on the application's runtime or on whether it has one. Commands arrive
+//! on a tokio channel, whose sender works from any thread without a runtime.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::config::Protocol;
+use super::encode::{self, Encoder};
+use super::transport::{Delivered, SendError, Transport};
+
+/// Messages from the [`super::Handle`] to the export thread.
+pub(crate) enum Command {
+    /// Export once more, reply, and stop. The final export gives up at
+    /// `deadline`.
+    Shutdown { deadline: Instant, reply: std::sync::mpsc::SyncSender<Result<(), String>> },
+}
+
+/// Longest time between two lines of the same error log.
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Wait before the first retry; each further retry waits twice as long, up
+/// to the export interval.
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Wait between attempts of the final export.
+const FINAL_RETRY_DELAY: Duration = Duration::from_millis(100);
+
+/// Everything the export thread needs.
+pub(crate) struct Exporter {
+    pub(crate) encoder: Encoder,
+    pub(crate) protocol: Protocol,
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) export_timeout: Duration,
+    pub(crate) export_interval: Duration,
+    pub(crate) max_retries: u32,
+}
+
+/// Logs export failures at most once per [`LOG_INTERVAL`], with the number
+/// of failures left out since the last line.
+struct FailureLog {
+    last_line: Option<Instant>,
+    suppressed: u64,
+    failing: bool,
+}
+
+impl FailureLog {
+    fn failed(&mut self, url: &str, error: &SendError, will_retry: bool) {
+        self.failing = true;
+        let due = self.last_line.is_none_or(|last| last.elapsed() >= LOG_INTERVAL);
+        if !due {
+            self.suppressed += 1;
+            return;
+        }
+        let kind = match error {
+            SendError::Transient(_) => "transient",
+            SendError::Rejected(_) => "rejected",
+        };
+        tracing::warn!(
+            endpoint = url,
+            error = %error,
+            kind,
+            will_retry,
+            suppressed = self.suppressed,
+            "heapmeter metrics export failed"
+        );
+        self.last_line = Some(Instant::now());
+        self.suppressed = 0;
+    }
+
+    fn succeeded(&mut self, url: &str) {
+        if self.failing {
+            tracing::info!(endpoint = url, suppressed = self.suppressed, "heapmeter metrics export recovered");
+            self.failing = false;
+            self.suppressed = 0;
+            self.last_line = None;
+        }
+    }
+}
+
+/// Why the periodic loop stopped.
+enum Stop {
+    Shutdown { deadline: Instant, reply: std::sync::mpsc::SyncSender<Result<(), String>> },
+    /// Every handle is gone without a shutdown command.
+    HandleLost,
+}
+
+impl Exporter {
+    /// Runs until shutdown. Never returns an error: every failure is logged.
+    pub(crate) async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
+        let mut transport = match Transport::new(self.protocol, &self.url, &self.headers, self.export_timeout) {
+            Ok(transport) => transport,
+            Err(error) => {
+                tracing::error!(endpoint = %self.url, %error, "heapmeter could not create its OTLP client; metrics will not be exported");
+                if let Some(Command::Shutdown { reply, .. }) = commands.recv().await {
+                    let _ = reply.try_send(Err(error));
+                }
+                return;
+            }
+        };
+        let mut log = FailureLog { last_line: None, suppressed: 0, failing: false };
+
+        match self.export_periodically(&mut transport, &mut log, &mut commands).await {
+            Stop::Shutdown { deadline, reply } => {
+                let result = self.export_final(&mut transport, &mut log, deadline).await;
+                let _ = reply.try_send(result);
+            }
+            Stop::HandleLost => {}
+        }
+    }
+
+    async fn export_periodically(
+        &mut self,
+        transport: &mut Transport,
+        log: &mut FailureLog,
+        commands: &mut UnboundedReceiver<Command>,
+    ) -> Stop {
+        let mut next_tick = Instant::now() + self.export_interval;
+        let mut next_attempt = next_tick;
+        let mut failed_attempts: u32 = 0;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_attempt.into()) => {}
+                command = commands.recv() => return stop_for(command),
+            }
+            let now = Instant::now();
+            while next_tick <= now {
+                next_tick += self.export_interval;
+            }
+
+            let batch = self.encoder.encode(&encode::collect());
+            let result = tokio::select! {
+                result = transport.send(batch.request, self.export_timeout) => result,
+                command = commands.recv() => return stop_for(command),
+            };
+            match result {
+                Ok(delivered) => {
+                    self.encoder.advance(batch.next_baseline);
+                    log_partial_success(&self.url, &delivered);
+                    log.succeeded(&self.url);
+                    failed_attempts = 0;
+                    next_attempt = next_tick;
+                }
+                Err(error) => {
+                    failed_attempts += 1;
+                    let retry = matches!(error, SendError::Transient(_)) && failed_attempts <= self.max_retries;
+                    log.failed(&self.url, &error, retry);
+                    if retry {
+                        next_attempt = next_tick.min(Instant::now() + self.retry_delay(failed_attempts));
+                    } else {
+                        // Give the data of this window up: with delta
+                        // temporality the next export starts after it.
+                        self.encoder.advance(batch.next_baseline);
+                        failed_attempts = 0;
+                        next_attempt = next_tick;
+                    }
+                }
+            }
+        }
+    }
+
+    fn retry_delay(&self, failed_attempts: u32) -> Duration {
+        let factor = 1u32.checked_shl(failed_attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+        FIRST_RETRY_DELAY.saturating_mul(factor).min(self.export_interval)
+    }
+
+    /// Exports once more before shutdown, trying transient failures again
+    /// until `deadline`.
+    async fn export_final(&mut self, transport: &mut Transport, log: &mut FailureLog, deadline: Instant) -> Result<(), String> {
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err("the shutdown timeout passed before the final export finished".to_owned());
+            }
+            let batch = self.encoder.encode(&encode::collect());
+            match transport.send(batch.request, remaining.min(self.export_timeout)).await {
+                Ok(delivered) => {
+                    self.encoder.advance(batch.next_baseline);
+                    log_partial_success(&self.url, &delivered);
+                    log.succeeded(&self.url);
+                    return Ok(());
+                }
+                Err(error) => {
+                    let retry = matches!(error, SendError::Transient(_))
+                        && attempts <= self.max_retries
+                        && Instant::now() + FINAL_RETRY_DELAY < deadline;
+                    if !retry {
+                        tracing::warn!(endpoint = %self.url, %error, attempts, "heapmeter final metrics export failed");
+                        return Err(error.to_string());
+                    }
+                    tokio::time::sleep(FINAL_RETRY_DELAY).await;
+                }
+            }
+        }
+    }
+}
+
+fn stop_for(command: Option<Command>) -> Stop {
+    match command {
+        Some(Command::Shutdown { deadline, reply }) => Stop::Shutdown { deadline, reply },
+        None => Stop::HandleLost,
+    }
+}
+
+fn log_partial_success(url: &str, delivered: &Delivered) {
+    if delivered.rejected_points > 0 || !delivered.message.is_empty() {
+        tracing::warn!(
+            endpoint = url,
+            rejected_points = delivered.rejected_points,
+            message = %delivered.message,
+            "heapmeter metrics export partially rejected"
+        );
+    }
+}
