@@ -134,9 +134,22 @@ impl Exporter {
             }
 
             let batch = self.encoder.encode(&encode::collect());
+            let sending = transport.send(batch.request, self.export_timeout);
+            tokio::pin!(sending);
             let result = tokio::select! {
-                result = transport.send(batch.request, self.export_timeout) => result,
-                command = commands.recv() => return stop_for(command),
+                result = &mut sending => result,
+                command = commands.recv() => {
+                    let stop = stop_for(command);
+                    // Let the request in flight finish, within the shutdown
+                    // deadline: abandoning it could deliver it anyway, and
+                    // the final export would then send its delta twice.
+                    if let Stop::Shutdown { deadline, .. } = &stop {
+                        if let Ok(Ok(_)) = tokio::time::timeout_at((*deadline).into(), &mut sending).await {
+                            self.encoder.advance(batch.next_baseline);
+                        }
+                    }
+                    return stop;
+                }
             };
             match result {
                 Ok(delivered) => {
