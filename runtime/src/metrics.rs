@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn names_are_unique() {
         for (position, descriptor) in ALL.iter().enumerate() {
-            let later = ALL.iter().skip(position + 1);
+            let mut later = ALL.iter().skip(position + 1);
             assert!(later.all(|other| other.name != descriptor.name), "{} listed twice", descriptor.name);
         }
     }

@@ -226,12 +226,11 @@ impl Received {
                     }
                     _ => {}
                 }
-            } else if let Some((field, value)) = line.split_once(": ") {
-                if let Some(point) = received.points.last_mut() {
-                    if matches!(field, "Value" | "Count" | "Sum" | "Min" | "Max" | "StartTimestamp" | "Timestamp") {
-                        point.fields.insert(field.to_owned(), value.to_owned());
-                    }
-                }
+            } else if let Some((field, value)) = line.split_once(": ")
+                && matches!(field, "Value" | "Count" | "Sum" | "Min" | "Max" | "StartTimestamp" | "Timestamp")
+                && let Some(point) = received.points.last_mut()
+            {
+                point.fields.insert(field.to_owned(), value.to_owned());
             }
         }
         received

@@ -431,16 +431,17 @@ impl Config {
             }
         }
         for (name, value) in &self.headers {
-            check_header(name, value, SettingSource::ConfigField("headers"))?;
+            check_header(name, value)
+                .map_err(|reason| invalid(SettingSource::ConfigField("headers"), &format!("{name}={value}"), reason))?;
         }
-        if let Some(service_name) = &self.service_name {
-            if service_name.trim().is_empty() {
-                return Err(invalid(
-                    SettingSource::ConfigField("service_name"),
-                    service_name,
-                    "must not be empty: set a name or leave it None",
-                ));
-            }
+        if let Some(service_name) = &self.service_name
+            && service_name.trim().is_empty()
+        {
+            return Err(invalid(
+                SettingSource::ConfigField("service_name"),
+                service_name,
+                "must not be empty: set a name or leave it None",
+            ));
         }
         if !self.otlp {
             return Ok(None);
@@ -507,7 +508,7 @@ fn parse_headers(value: &str, source: SettingSource) -> Result<Vec<(String, Stri
         let Some(decoded) = percent_decode(encoded.trim()) else {
             return Err(invalid(source, value, format!("the value of {name:?} is not valid percent-encoded UTF-8")));
         };
-        check_header(&name, &decoded, source.clone())?;
+        check_header(&name, &decoded).map_err(|reason| invalid(source.clone(), value, reason))?;
         headers.push((name, decoded));
     }
     Ok(headers)
@@ -530,12 +531,13 @@ fn percent_decode(encoded: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-fn check_header(name: &str, value: &str, source: SettingSource) -> Result<(), InitError> {
+/// Checks one header, returning what is wrong with it.
+fn check_header(name: &str, value: &str) -> Result<(), String> {
     if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Err(invalid(source, name, "not a valid header name: use letters, digits and '-'"));
+        return Err(format!("{name:?} is not a valid header name: use letters, digits and '-'"));
     }
     if http::HeaderValue::from_str(value).is_err() {
-        return Err(invalid(source, value, format!("not a valid value for header {name:?}: use visible ASCII characters")));
+        return Err(format!("the value of header {name:?} is not valid: use visible ASCII characters"));
     }
     Ok(())
 }
@@ -668,7 +670,7 @@ mod tests {
             ("OTEL_METRIC_EXPORT_INTERVAL", "0", "positive number of milliseconds"),
             ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sometimes", "\"lowmemory\""),
             ("OTEL_EXPORTER_OTLP_HEADERS", "novalue", "has no '='"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1", "not a valid header name"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1", "is not a valid header name"),
             ("OTEL_METRICS_EXPORTER", "prometheus", "only over OTLP"),
         ];
         for (variable, value, fix) in cases {

@@ -143,10 +143,10 @@ impl Exporter {
                     // Let the request in flight finish, within the shutdown
                     // deadline: abandoning it could deliver it anyway, and
                     // the final export would then send its delta twice.
-                    if let Stop::Shutdown { deadline, .. } = &stop {
-                        if let Ok(Ok(_)) = tokio::time::timeout_at((*deadline).into(), &mut sending).await {
-                            self.encoder.advance(batch.next_baseline);
-                        }
+                    if let Stop::Shutdown { deadline, .. } = &stop
+                        && let Ok(Ok(_)) = tokio::time::timeout_at((*deadline).into(), &mut sending).await
+                    {
+                        self.encoder.advance(batch.next_baseline);
                     }
                     return stop;
                 }
