@@ -48,6 +48,7 @@ pub mod histogram;
 pub mod metrics;
 mod record;
 mod report;
+mod private;
 mod ring;
 mod scope;
 mod site;
@@ -69,6 +70,7 @@ pub use site::Site;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::future::Instrumented;
+    pub use crate::private::OutputOf;
     pub use crate::scope::Guard;
     pub use crate::site::Site;
 }

@@ -1,0 +1,13 @@
+struct Buffer(Vec<u8>);
+
+#[heapmeter::profile_memory]
+impl Buffer {
+    #[profile_memory(skip = true)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+fn main() {
+    let _ = Buffer(Vec::new()).len();
+}

@@ -1,0 +1,8 @@
+#[heapmeter::profile_memory(sample_rate = 10)]
+fn parse(input: &str) -> Vec<u8> {
+    input.as_bytes().to_vec()
+}
+
+fn main() {
+    let _ = parse("x");
+}
