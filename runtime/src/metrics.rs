@@ -69,7 +69,7 @@ pub struct MetricDescriptor {
     pub unit: &'static str,
     /// One sentence for the metric's description field.
     pub description: &'static str,
-    /// How the metric behaves over time.
+    /// Behaviour over time, which selects the temporality.
     pub kind: InstrumentKind,
 }
 

@@ -258,7 +258,7 @@ impl Received {
             .unwrap_or_else(|| panic!("the collector received no {metric}"))
     }
 
-    /// The sum of `Value` (sums and gauges) or `Count` (histograms) over
+    /// Adds up `Value` (sums and gauges) or `Count` (histograms) over
     /// every point of `metric` for `function`. For a cumulative metric sent
     /// once this is its value.
     fn total(&self, metric: &str, function: &str) -> f64 {
@@ -498,10 +498,10 @@ impl SilentServer {
         let stop_flag = stop.clone();
         let thread = std::thread::spawn(move || {
             let start = Instant::now();
-            let mut held = Vec::new();
+            let mut open_connections = Vec::new();
             while start.elapsed() < lifetime && !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Ok((stream, _)) = listener.accept() {
-                    held.push(stream);
+                    open_connections.push(stream);
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }

@@ -36,7 +36,7 @@ impl fmt::Display for Protocol {
     }
 }
 
-/// Which aggregation temporality each kind of metric is exported with, as
+/// Choice of aggregation temporality for each kind of metric, as
 /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` defines it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -45,9 +45,9 @@ pub enum TemporalityPreference {
     #[default]
     Cumulative,
     /// Monotonic sums and histograms send the change since the previous
-    /// successful export; non-monotonic sums stay cumulative.
+    /// successful export. Non-monotonic sums stay cumulative.
     Delta,
-    /// Sums and histograms of finished calls are delta; sums read from
+    /// Sums and histograms of finished calls are delta. Sums read from
     /// running totals (the process heap totals) and non-monotonic sums stay
     /// cumulative.
     LowMemory,
@@ -120,13 +120,13 @@ pub struct Config {
     /// Temporality of sums and histograms
     /// (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
     pub temporality: TemporalityPreference,
-    /// Longest time [`crate::Handle::shutdown`] and dropping the handle wait
+    /// Maximum time [`crate::Handle::shutdown`] and dropping the handle wait
     /// for the final export, 3 seconds by default.
     pub shutdown_timeout: Duration,
-    /// How many times a failed export is tried again before its data is
-    /// dropped, 3 by default. Only failures the protocol marks as transient
-    /// (connection errors, gRPC `UNAVAILABLE`, HTTP 429 and 503, time-outs)
-    /// are tried again.
+    /// Number of times a failed export is tried again before its data is
+    /// dropped, 3 by default. Only transient failures are tried again:
+    /// connection errors, time-outs, gRPC `UNAVAILABLE` and similar codes,
+    /// and HTTP 429, 502, 503 and 504.
     pub max_retries: u32,
     /// Overrides the `service.name` resource attribute, which otherwise
     /// comes from `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES`.
@@ -160,7 +160,7 @@ impl Default for Config {
     }
 }
 
-/// Where an invalid setting came from.
+/// Origin of an invalid setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SettingSource {
@@ -186,11 +186,11 @@ impl fmt::Display for SettingSource {
 pub enum InitError {
     /// A setting has a value heapmeter cannot use.
     InvalidSetting {
-        /// The variable or field that holds the value.
+        /// The variable or field that contains the value.
         source: SettingSource,
         /// The rejected value.
         value: String,
-        /// What is wrong and how to fix it.
+        /// Explanation of the problem and of the fix.
         reason: String,
     },
     /// Another [`crate::Handle`] is still exporting.
@@ -449,7 +449,7 @@ impl Config {
         self.metrics_url().map(Some)
     }
 
-    /// Resolves the metrics URL as the OTLP exporter specification says: a
+    /// Resolves the metrics URL as the OTLP exporter specification defines it: a
     /// signal-specific endpoint is used as given, and the generic endpoint
     /// gets `v1/metrics` appended for HTTP.
     fn metrics_url(&self) -> Result<String, InitError> {

@@ -58,7 +58,7 @@ use worker::{Command, Exporter};
 /// exporters never send the same statistics twice.
 static EXPORTING: AtomicBool = AtomicBool::new(false);
 
-/// Starts exporting heapmeter's statistics as `config` says.
+/// Starts exporting heapmeter's statistics with the settings of `config`.
 ///
 /// Returns at once: the collector is never contacted here, so an unreachable
 /// collector does not fail it. When [`Config::otlp`] is false the handle

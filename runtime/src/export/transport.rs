@@ -25,7 +25,7 @@ use super::config::Protocol;
 /// most a partial-success message, so anything longer is cut.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// Why an export failed.
+/// Cause of a failed export.
 #[derive(Debug)]
 pub(crate) enum SendError {
     /// A transient failure, worth trying again: connection errors,
@@ -43,8 +43,8 @@ impl fmt::Display for SendError {
     }
 }
 
-/// What a successful export returned: the collector may accept a request
-/// but reject some of its points.
+/// Response to a successful export. The collector may accept a request but
+/// reject some of its points.
 pub(crate) struct Delivered {
     pub(crate) rejected_points: i64,
     pub(crate) message: String,
@@ -65,7 +65,7 @@ pub(crate) enum Transport {
 
 impl Transport {
     /// Creates the client. Connecting is lazy, so an unreachable collector
-    /// never fails this; it must run inside the export thread's runtime.
+    /// does not fail this. Call it inside the export thread's runtime.
     pub(crate) fn new(
         protocol: Protocol,
         url: &str,
@@ -141,7 +141,7 @@ async fn send_grpc(
     }
 }
 
-/// The gRPC codes the OTLP specification lists as retryable.
+/// Returns true for the gRPC codes the OTLP specification lists as retryable.
 fn is_transient_grpc(code: tonic::Code) -> bool {
     matches!(
         code,

@@ -20,10 +20,10 @@ pub(crate) enum Command {
     Shutdown { deadline: Instant, reply: std::sync::mpsc::SyncSender<Result<(), String>> },
 }
 
-/// Longest time between two lines of the same error log.
+/// Minimum time between two lines of the failure log.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Wait before the first retry; each further retry waits twice as long, up
+/// Wait before the first retry. Each further retry waits twice as long, up
 /// to the export interval.
 const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
 
@@ -41,8 +41,8 @@ pub(crate) struct Exporter {
     pub(crate) max_retries: u32,
 }
 
-/// Logs export failures at most once per [`LOG_INTERVAL`], with the number
-/// of failures left out since the last line.
+/// Logs export failures at most once per [`LOG_INTERVAL`] while export keeps
+/// failing, with the number of failures left out since the last line.
 struct FailureLog {
     last_line: Option<Instant>,
     suppressed: u64,
@@ -83,7 +83,7 @@ impl FailureLog {
     }
 }
 
-/// Why the periodic loop stopped.
+/// Reason the periodic loop stopped.
 enum Stop {
     Shutdown { deadline: Instant, reply: std::sync::mpsc::SyncSender<Result<(), String>> },
     /// Every handle is gone without a shutdown command.
