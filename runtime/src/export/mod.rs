@@ -1,42 +1,4 @@
 //! OTLP export: [`init`] starts it and the returned [`Handle`] stops it.
-//!
-//! # Example
-//!
-//! ```no_run
-//! #[global_allocator]
-//! static ALLOCATOR: heapmeter::Allocator = heapmeter::Allocator::system();
-//!
-//! fn main() -> Result<(), heapmeter::InitError> {
-//!     // Exports when OTEL_EXPORTER_OTLP_ENDPOINT (or another setting that
-//!     // turns export on) is set, and measures either way.
-//!     let heapmeter = heapmeter::init(heapmeter::Config::from_env()?)?;
-//!     // ... run the program ...
-//!     // Or let it drop: both export one last time.
-//!     if let Err(error) = heapmeter.shutdown() {
-//!         eprintln!("{error}");
-//!     }
-//!     Ok(())
-//! }
-//! ```
-//!
-//! # Threads and runtimes
-//!
-//! Exports run on a thread named `heapmeter-export` with its own tokio
-//! `current_thread` runtime, so [`init`] works the same from a plain `fn
-//! main`, inside `#[tokio::main]` and inside a `current_thread` runtime.
-//! Shutting down blocks the calling thread for at most
-//! [`Config::shutdown_timeout`], even on a runtime worker thread.
-//!
-//! # Failures
-//!
-//! An unreachable collector never fails [`init`] or the program. Each export
-//! request has [`Config::export_timeout`]. A transient failure is tried again
-//! after 1 s, 2 s, 4 s and so on, up to [`Config::max_retries`] times, then the
-//! data of that window is dropped; rejected requests are dropped at once.
-//! Failures are logged with `tracing` at most once a minute, with the count
-//! of failures left out, and a line is logged when export recovers. Memory
-//! stays bounded: the thread keeps one copy of the statistics as the delta
-//! baseline and builds one request at a time.
 
 mod config;
 mod encode;
@@ -67,6 +29,46 @@ static EXPORTING: AtomicBool = AtomicBool::new(false);
 /// The resource comes from `opentelemetry_sdk::Resource::builder()`, which
 /// reads `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`;
 /// [`Config::service_name`] overrides the service name.
+///
+/// # Example
+///
+/// ```no_run
+/// #[global_allocator]
+/// static ALLOCATOR: heapmeter::Allocator = heapmeter::Allocator::system();
+///
+/// fn main() -> Result<(), heapmeter::InitError> {
+///     // Exports when OTEL_EXPORTER_OTLP_ENDPOINT (or another setting that
+///     // turns export on) is set, and measures either way.
+///     let heapmeter = heapmeter::init(heapmeter::Config::from_env()?)?;
+///     // ... run the program ...
+///     // Or let it drop: both export one last time.
+///     if let Err(error) = heapmeter.shutdown() {
+///         eprintln!("{error}");
+///     }
+///     Ok(())
+/// }
+/// ```
+///
+/// # Threads and runtimes
+///
+/// Exports run on a thread named `heapmeter-export` with its own tokio
+/// `current_thread` runtime, so `init` works the same from a plain `fn
+/// main`, inside `#[tokio::main]` and inside a `current_thread` runtime.
+/// Shutting down blocks the calling thread for at most
+/// [`Config::shutdown_timeout`] plus 200 ms, even on a runtime worker thread.
+///
+/// # Failures
+///
+/// An unreachable collector never fails `init` or the program. Each export
+/// request has [`Config::export_timeout`]. A transient failure is tried again
+/// after 1 s, 2 s, 4 s and so on, up to [`Config::max_retries`] times, then the
+/// data of that window is dropped. Rejected requests are dropped at once.
+/// A request that timed out may still have arrived, so its retry can
+/// deliver the same delta twice, as with any OTLP exporter.
+/// Failures are logged with `tracing` at most once a minute, with the count
+/// of failures left out, and a line is logged when export recovers. Memory
+/// stays bounded: the thread keeps one copy of the statistics as the delta
+/// baseline and builds one request at a time.
 ///
 /// # Errors
 ///
@@ -133,7 +135,7 @@ fn start(config: Config, url: String) -> Result<Handle, InitError> {
 ///
 /// Keep it alive for as long as the program should export, for example in a
 /// variable of `main`. Both [`Handle::shutdown`] and dropping wait at most
-/// [`Config::shutdown_timeout`] for the final export.
+/// [`Config::shutdown_timeout`] plus 200 ms for the final export.
 #[must_use = "dropping the handle stops export at once; keep it in a variable of main"]
 pub struct Handle {
     /// `None` when export is off or already shut down.
@@ -168,7 +170,8 @@ impl std::error::Error for ShutdownError {}
 
 impl Handle {
     /// Exports one last time and stops the export thread, waiting at most
-    /// [`Config::shutdown_timeout`]. Returns at once when export is off.
+    /// [`Config::shutdown_timeout`] plus 200 ms. Returns at once when export
+    /// is off.
     ///
     /// # Errors
     ///
