@@ -9,9 +9,9 @@ use crate::thread::ThreadState;
 /// overflow sums when the ring is full or the thread is exiting. Never
 /// allocates, locks or panics.
 #[inline(always)]
-pub(crate) fn call(thread: &ThreadState, site: &'static Site, call: &CallStats) {
+pub(crate) fn call(thread: &ThreadState, site: &'static Site, call: CallStats) {
     let queued = match thread.prepare() {
-        Some(ring) => ring.push(CallRecord { site, call: *call }).is_ok(),
+        Some(ring) => ring.push(CallRecord { site, call }),
         None => false,
     };
     if !queued {
@@ -22,8 +22,8 @@ pub(crate) fn call(thread: &ThreadState, site: &'static Site, call: &CallStats) 
 /// Like [`call`], for a call that finishes outside any poll, such as an
 /// `async` call dropped before completion.
 pub(crate) fn call_from_anywhere(site: &'static Site, stats: &CallStats) {
-    let recorded = crate::thread::with(|thread| call(thread, site, stats));
+    let recorded = crate::thread::with(|thread| call(thread, site, *stats));
     if recorded.is_none() {
-        site.record_overflow(stats);
+        site.record_overflow(*stats);
     }
 }

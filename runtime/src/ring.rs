@@ -24,6 +24,7 @@ use core::mem::MaybeUninit;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
+use crate::counters::Totals;
 use crate::scope::CallStats;
 use crate::site::Site;
 
@@ -107,29 +108,29 @@ impl Ring {
         self.owned.store(false, Ordering::Release);
     }
 
-    /// Queues a record. Only the owning thread may call this. Returns the
-    /// record back when the ring is full.
+    /// Queues a record. Only the owning thread may call this. Returns false
+    /// when the ring is full.
     #[inline(always)]
-    pub(crate) fn push(&self, record: CallRecord) -> Result<(), CallRecord> {
+    pub(crate) fn push(&self, record: CallRecord) -> bool {
         let tail = self.tail.0.load(Ordering::Relaxed);
         // SAFETY: only the producer touches `cached_head`.
         let cached_head = unsafe { &mut *self.cached_head.0.get() };
         if tail.wrapping_sub(*cached_head) >= RING_CAPACITY {
             *cached_head = self.head.0.load(Ordering::Acquire);
             if tail.wrapping_sub(*cached_head) >= RING_CAPACITY {
-                return Err(record);
+                return false;
             }
         }
-        let Some(cell) = self.records.get(tail % RING_CAPACITY) else { return Err(record) };
+        let Some(cell) = self.records.get(tail % RING_CAPACITY) else { return false };
         // SAFETY: the slot at `tail` lies outside `head..tail`, so the consumer
         // does not read it until the Release store below publishes it.
-        unsafe { (*cell.get()).write(record) };
+        unsafe { write_record(cell.get().cast::<CallRecord>(), &record) };
         self.tail.0.store(tail.wrapping_add(1), Ordering::Release);
 
         if tail.wrapping_sub(*cached_head) == WAKE_THRESHOLD {
             crate::aggregate::wake_background_drain();
         }
-        Ok(())
+        true
     }
 
     /// Removes every published record, oldest first. Only the holder of the
@@ -147,6 +148,50 @@ impl Ring {
             head = head.wrapping_add(1);
         }
         self.head.0.store(head, Ordering::Release);
+    }
+}
+
+/// Writes `record` to `slot` one 8-byte field at a time.
+///
+/// A plain struct write compiles to 16-byte copies through a stack
+/// temporary that was filled with 8-byte stores. Such a load cannot take its
+/// data from the pending stores and waits until they reach the cache. On an
+/// AMD EPYC (Zen 4) that cost about 20 ns per call in the `overhead`
+/// benchmark of `heapmeter-benches`. Volatile stores are never merged, so
+/// each field goes from a register straight to the ring.
+/// The Release store of `tail` that follows still orders them before the
+/// record is published.
+///
+/// # Safety
+///
+/// `slot` must be valid for writes and aligned for a `CallRecord`.
+#[inline(always)]
+unsafe fn write_record(slot: *mut CallRecord, record: &CallRecord) {
+    let call = &record.call;
+    // SAFETY: the caller guarantees that `slot` is valid and aligned, so
+    // every field pointer derived from it is too.
+    unsafe {
+        (&raw mut (*slot).site).write_volatile(record.site);
+        write_totals(&raw mut (*slot).call.inclusive, call.inclusive);
+        write_totals(&raw mut (*slot).call.exclusive, call.exclusive);
+        (&raw mut (*slot).call.peak).write_volatile(call.peak);
+        (&raw mut (*slot).call.exclusive_peak).write_volatile(call.exclusive_peak);
+    }
+}
+
+/// Writes `totals` to `target` one field at a time, as [`write_record`] does.
+///
+/// # Safety
+///
+/// `target` must be valid for writes and aligned for a `Totals`.
+#[inline(always)]
+unsafe fn write_totals(target: *mut Totals, totals: Totals) {
+    // SAFETY: the caller guarantees that `target` is valid and aligned.
+    unsafe {
+        (&raw mut (*target).allocated).write_volatile(totals.allocated);
+        (&raw mut (*target).freed).write_volatile(totals.freed);
+        (&raw mut (*target).allocations).write_volatile(totals.allocations);
+        (&raw mut (*target).frees).write_volatile(totals.frees);
     }
 }
 

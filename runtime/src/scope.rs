@@ -48,6 +48,12 @@ impl Frame {
     }
 
     /// Folds the peak of the segment that just ended into this frame.
+    ///
+    /// It is always inlined because an out-of-line call takes the frame by
+    /// pointer. The caller then spills the frame to the stack, and reading
+    /// those 8-byte stores back with 16-byte loads stalls on store-to-load
+    /// forwarding.
+    #[inline(always)]
     fn close_segment(&mut self, segment_peak: i64) {
         self.peak_live = self.peak_live.max(segment_peak);
         let self_live =
@@ -143,7 +149,7 @@ impl Drop for Guard {
         let site = self.site;
         let _ = thread::with(|thread| {
             let (frame, inclusive) = scope.close(thread);
-            record::call(thread, site, &finish_call(&frame, inclusive, frame.peak_live));
+            record::call(thread, site, finish_call(&frame, inclusive, frame.peak_live));
         });
     }
 }

@@ -95,8 +95,14 @@ impl Site {
     }
 
     /// Adds a call to the overflow sums. Lock-free and allocation-free.
+    ///
+    /// Takes `call` by value: a reference would make the hot path in
+    /// [`crate::record::call`] keep the figures in a stack slot and copy them
+    /// to the ring with wide loads over narrow stores, which stall on
+    /// store-to-load forwarding.
     #[cold]
-    pub(crate) fn record_overflow(&'static self, call: &CallStats) {
+    #[inline(never)]
+    pub(crate) fn record_overflow(&'static self, call: CallStats) {
         let overflow = &self.overflow;
         add_totals(&overflow.inclusive, call.inclusive);
         add_totals(&overflow.exclusive, call.exclusive);
