@@ -76,6 +76,42 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> (TokenStream, E
     (output, errors)
 }
 
+/// Returns `item` as written, for the `off` feature. The one change is on an
+/// `impl` block or trait: it removes the `#[profile_memory(...)]` attributes
+/// of the methods, because a bare `#[profile_memory(skip)]` there resolves
+/// only through the attribute on the block.
+pub(crate) fn compiled_out(item: TokenStream) -> TokenStream {
+    let mut removed = false;
+    let stripped = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Impl(mut block)) => {
+            for entry in &mut block.items {
+                if let ImplItem::Fn(method) = entry {
+                    removed |= remove_own_attributes(&mut method.attrs);
+                }
+            }
+            block.into_token_stream()
+        }
+        Ok(Item::Trait(mut block)) => {
+            for entry in &mut block.items {
+                if let TraitItem::Fn(method) = entry {
+                    removed |= remove_own_attributes(&mut method.attrs);
+                }
+            }
+            block.into_token_stream()
+        }
+        _ => return item,
+    };
+    if removed { stripped } else { item }
+}
+
+/// Removes the `#[profile_memory(...)]` attributes of a method. Returns
+/// whether there was one.
+fn remove_own_attributes(attrs: &mut Vec<Attribute>) -> bool {
+    let before = attrs.len();
+    attrs.retain(|attr| !args::is_profile_memory(attr));
+    attrs.len() != before
+}
+
 /// Expands the attribute written on a function. Returns `None` when the
 /// function must be emitted as written.
 fn function_item(function: &ItemFn, options: Option<&Options>, errors: &mut Errors) -> Option<TokenStream> {
@@ -267,8 +303,8 @@ fn instrumented_body(
         }
         Shape::Async => {
             // The marker ties the inner block's return type to the function's
-            // declared one without writing the type; see `OutputOf` in the
-            // runtime for why both `if false` returns are needed.
+            // declared one without writing the type. `OutputOf` in the runtime
+            // explains why both `if false` returns are needed.
             // Located at the declared return type, so that a mismatch in the
             // body says "return type inferred to be ... here" at that type.
             let output_span = match &sig.output {
@@ -303,7 +339,15 @@ fn instrumented_body(
             }
         }
     };
-    braced(block.brace_token.span.join(), content)
+    // An async body's braces resolve as generated code, because its tail is
+    // the generated `.await`: with the user's span, `clippy::implicit_return`
+    // would report that tail at the attribute. A sync body keeps the user's
+    // braces and tail, and with them the lints on that tail.
+    let braces = match shape {
+        Shape::Sync => block.brace_token.span.join(),
+        Shape::Async | Shape::BoxedFuture(_) => block.brace_token.span.join().resolved_at(span),
+    };
+    braced(braces, content)
 }
 
 /// Rewrites `Box::pin(async move { ... })` into

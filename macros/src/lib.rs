@@ -66,9 +66,9 @@ use proc_macro::TokenStream;
 ///
 /// A function is reported under its module path and name, such as
 /// `my_app::config::parse`. A method of an instrumented `impl` block is
-/// reported as `my_app::cache::Cache::get`; a method annotated on its own
-/// is reported without the type, as `my_app::cache::get`, because the
-/// attribute cannot see the `impl` around it.
+/// reported as `my_app::cache::Cache::get`. A method annotated on its own is
+/// reported without the type, as `my_app::cache::get`, because the attribute
+/// receives only the method's tokens, not the `impl` around it.
 ///
 /// # Options
 ///
@@ -116,17 +116,20 @@ use proc_macro::TokenStream;
 /// # Compiling it out
 ///
 /// With the `off` feature of the `heapmeter` crate, the attribute emits every
-/// item exactly as written and checks nothing.
+/// item exactly as written and checks nothing, with one exception: on an
+/// `impl` block or trait it removes the `#[profile_memory(...)]` attributes of
+/// the methods inside, because a bare `#[profile_memory(skip)]` there does not
+/// resolve on its own.
 #[proc_macro_attribute]
 pub fn profile_memory(args: TokenStream, item: TokenStream) -> TokenStream {
     run(args.into(), item.into(), !cfg!(feature = "off")).into()
 }
 
-/// Expands the attribute, or returns `item` unchanged when `enabled` is
+/// Expands the attribute, or returns `item` as written when `enabled` is
 /// false. Errors become `compile_error!` invocations after the item.
 fn run(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream, enabled: bool) -> proc_macro2::TokenStream {
     if !enabled {
-        return item;
+        return expand::compiled_out(item);
     }
     let (mut output, errors) = expand::attribute(args, item);
     if let Some(error) = errors.into_error() {
@@ -158,12 +161,27 @@ mod tests {
     fn off_emits_impl_as_written() {
         let item = quote! {
             impl Cache {
-                #[profile_memory(skip)]
                 fn len(&self) -> usize { self.0.len() }
                 async fn fill(&mut self) { self.0.push(1); }
             }
         };
         assert_eq!(expand(quote!(), &item, false), item.to_string());
+    }
+
+    #[test]
+    fn off_removes_method_attributes() {
+        let item = quote! {
+            impl Cache {
+                #[profile_memory(skip)]
+                fn len(&self) -> usize { self.0.len() }
+            }
+        };
+        let expected = quote! {
+            impl Cache {
+                fn len(&self) -> usize { self.0.len() }
+            }
+        };
+        assert_eq!(expand(quote!(), &item, false), expected.to_string());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use syn::{Attribute, Block, Expr, ExprCall, GenericParam, Signature, Stmt, Type}
 
 use crate::args::Options;
 
-/// How the body of a function is measured.
+/// The measuring strategy for a function body.
 pub(crate) enum Shape<'a> {
     /// A synchronous body: a guard at its top records the call when it drops.
     Sync,
@@ -17,7 +17,7 @@ pub(crate) enum Shape<'a> {
     BoxedFuture(&'a ExprCall),
 }
 
-/// Where the attribute that applies to a function was written.
+/// The placement of the attribute that applies to a function.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Placement {
     /// On the function itself.

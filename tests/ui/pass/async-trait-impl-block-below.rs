@@ -10,7 +10,7 @@ trait Fetch {
 struct Remote;
 
 // `#[async_trait]` runs first on the `impl` block, then `#[profile_memory]`
-// sees the rewritten methods.
+// receives the rewritten methods.
 #[async_trait]
 #[heapmeter::profile_memory]
 impl Fetch for Remote {
