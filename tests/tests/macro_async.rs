@@ -214,3 +214,36 @@ fn patterns_and_wildcard_parameters() {
     assert_eq!(stats.calls, 1);
     assert_eq!(stats.inclusive.allocated, 0);
 }
+
+static WILDCARD_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets `WILDCARD_DROPPED` when dropped.
+struct DropFlag;
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        WILDCARD_DROPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[profile_memory]
+async fn keep_wildcard(_: DropFlag) -> bool {
+    yield_once().await;
+    WILDCARD_DROPPED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn wildcard_parameter_drops_at_end() {
+    let mut future = pin!(keep_wildcard(DropFlag));
+    let mut context = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut context).is_pending());
+    assert!(!WILDCARD_DROPPED.load(std::sync::atomic::Ordering::SeqCst));
+
+    let Poll::Ready(dropped_inside) = future.as_mut().poll(&mut context) else {
+        panic!("the second poll completes");
+    };
+    // As without the attribute, `_` lives to the end of the body, so the body
+    // does not see it dropped, and it is dropped once the call completes.
+    assert!(!dropped_inside);
+    assert!(WILDCARD_DROPPED.load(std::sync::atomic::Ordering::SeqCst));
+}
