@@ -31,7 +31,10 @@ use crate::site::Site;
 /// Records one ring can hold. At 88 bytes a record, a ring takes 88 KiB.
 pub(crate) const RING_CAPACITY: usize = 1024;
 
-/// How full a ring gets before its producer wakes the background drain.
+/// How full a ring gets before its producer wakes the background drain. While
+/// it stays at least this full, the producer wakes the drain again every
+/// `WAKE_THRESHOLD` records. A wake-up is never lost, because `unpark` leaves
+/// a token when the drain thread is running.
 const WAKE_THRESHOLD: usize = RING_CAPACITY / 4;
 
 /// One finished call waiting for aggregation.
@@ -127,7 +130,11 @@ impl Ring {
         unsafe { write_record(cell.get().cast::<CallRecord>(), &record) };
         self.tail.0.store(tail.wrapping_add(1), Ordering::Release);
 
-        if tail.wrapping_sub(*cached_head) == WAKE_THRESHOLD {
+        // `cached_head` may be stale, so the fill level is an upper bound.
+        // Checking it only every `WAKE_THRESHOLD` records keeps the wake-up
+        // off most pushes, and unlike a test for equality it cannot be
+        // skipped when a refresh of `cached_head` jumps past the threshold.
+        if tail % WAKE_THRESHOLD == 0 && tail.wrapping_sub(*cached_head) >= WAKE_THRESHOLD {
             crate::aggregate::wake_background_drain();
         }
         true
