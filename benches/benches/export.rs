@@ -11,7 +11,6 @@
 
 use std::hint::black_box;
 use std::mem::size_of;
-use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use heapmeter::{Allocator, FunctionStats, Guard, Site};
@@ -27,10 +26,10 @@ const FUNCTION_COUNTS: [usize; 2] = [1_000, 10_000];
 /// Calls made to each function before it is measured.
 const CALLS_PER_FUNCTION: u64 = 20;
 
-/// Calls between two pauses that let the background drain thread empty the
-/// ring, which holds 1,024 records; a full ring would send calls to the
-/// overflow sums, which keep no histogram and so understate the memory.
-const CALLS_BETWEEN_PAUSES: u64 = 256;
+/// Calls between two snapshots, which empty the ring. The ring holds 1,024
+/// records, and calls that find it full go to the overflow sums, which keep
+/// no histogram and so would understate the memory.
+const CALLS_BETWEEN_DRAINS: u64 = 1_000;
 
 /// A small xorshift generator, so the call pattern is the same on every run.
 struct Xorshift(u64);
@@ -59,7 +58,7 @@ fn make_sites(first: usize, count: usize) -> Vec<&'static Site> {
 /// four blocks of up to that size, so the per-call histograms spread over
 /// several powers of two as they do for real code.
 fn call_sites(sites: &[&'static Site], random: &mut Xorshift) {
-    let mut calls_since_pause = 0;
+    let mut calls_since_drain = 0;
     for site in sites {
         let typical_size = 16_usize << random.below(11);
         for _ in 0..CALLS_PER_FUNCTION {
@@ -69,10 +68,10 @@ fn call_sites(sites: &[&'static Site], random: &mut Xorshift) {
                 .collect();
             black_box(blocks);
 
-            calls_since_pause += 1;
-            if calls_since_pause == CALLS_BETWEEN_PAUSES {
-                calls_since_pause = 0;
-                std::thread::sleep(Duration::from_micros(200));
+            calls_since_drain += 1;
+            if calls_since_drain == CALLS_BETWEEN_DRAINS {
+                calls_since_drain = 0;
+                drop(heapmeter::snapshot());
             }
         }
     }

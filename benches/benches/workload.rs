@@ -173,25 +173,25 @@ struct Instrumented;
 
 impl Pipeline for Instrumented {
     fn parse(text: &str) -> Vec<Order> {
-        static SITE: Site = Site::new("parse", module_path!(), file!(), line!());
+        static SITE: Site = Site::new("Instrumented::parse", module_path!(), file!(), line!());
         let _guard = Guard::enter(&SITE);
         parse_body(text)
     }
 
     fn summarize(order: &Order) -> Summary {
-        static SITE: Site = Site::new("summarize", module_path!(), file!(), line!());
+        static SITE: Site = Site::new("Instrumented::summarize", module_path!(), file!(), line!());
         let _guard = Guard::enter(&SITE);
         summarize_body(order)
     }
 
     fn render(summaries: &[Summary]) -> String {
-        static SITE: Site = Site::new("render", module_path!(), file!(), line!());
+        static SITE: Site = Site::new("Instrumented::render", module_path!(), file!(), line!());
         let _guard = Guard::enter(&SITE);
         render_body(summaries)
     }
 
     fn serialize(orders: &[Order]) -> String {
-        static SITE: Site = Site::new("serialize", module_path!(), file!(), line!());
+        static SITE: Site = Site::new("Instrumented::serialize", module_path!(), file!(), line!());
         let _guard = Guard::enter(&SITE);
         serialize_body(orders)
     }
