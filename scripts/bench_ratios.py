@@ -82,7 +82,12 @@ class Table:
         return value
 
     def add(self, comparison, plain, instrumented, result, goal, met):
-        status = "n/a" if met is None else ("met" if met else "MISSED")
+        if met is None:
+            status = "n/a"
+        elif met:
+            status = "met"
+        else:
+            status = "MISSED"
         self.rows.append([comparison, plain, instrumented, result, goal, status])
 
     def add_added_time(self, comparison, plain_id, instrumented_id, calls=1, unit="call"):

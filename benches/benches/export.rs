@@ -4,8 +4,8 @@
 //! of them.
 //!
 //! The sites are made at run time and leaked, one per generated name. The
-//! runtime only ever sees a `&'static Site`, so a leaked site behaves like the
-//! `static` the attribute declares, and the benchmark does not have to
+//! runtime only ever receives a `&'static Site`, so a leaked site behaves like
+//! the `static` the attribute declares, and the benchmark does not have to
 //! compile 10,000 functions.
 #![allow(missing_docs, reason = "criterion_main! generates an undocumented `main`")]
 
@@ -26,8 +26,8 @@ const FUNCTION_COUNTS: [usize; 2] = [1_000, 10_000];
 /// Calls made to each function before it is measured.
 const CALLS_PER_FUNCTION: u64 = 20;
 
-/// Calls between two snapshots, which empty the ring. The ring holds 1,024
-/// records, and calls that find it full go to the overflow sums, which keep
+/// Calls between two snapshots, which empty the ring. The ring has room for
+/// 1,024 records. Calls that find it full go to the overflow sums, which keep
 /// no histogram and so would understate the memory.
 const CALLS_BETWEEN_DRAINS: u64 = 1_000;
 
@@ -54,9 +54,9 @@ fn make_sites(first: usize, count: usize) -> Vec<&'static Site> {
 }
 
 /// Calls every site `CALLS_PER_FUNCTION` times. Each function has a typical
-/// request size between 16 bytes and 16 KiB, and each call allocates one to
-/// four blocks of up to that size, so the per-call histograms spread over
-/// several powers of two as they do for real code.
+/// request size between 16 bytes and 16 KiB. Each call allocates one to four
+/// blocks of up to that size, so the per-call histograms spread over several
+/// powers of two as they do for real code.
 fn call_sites(sites: &[&'static Site], random: &mut Xorshift) {
     let mut calls_since_drain = 0;
     for site in sites {
@@ -105,7 +105,7 @@ fn collect(criterion: &mut Criterion) {
 
         let snapshot = heapmeter::snapshot();
         assert_eq!(snapshot.functions.len(), count, "every generated function must be aggregated");
-        if count == FUNCTION_COUNTS[FUNCTION_COUNTS.len() - 1] {
+        if FUNCTION_COUNTS.last() == Some(&count) {
             report_memory(&snapshot.functions);
         }
         require_recorded("generated::service::handler_00000", CALLS_PER_FUNCTION);

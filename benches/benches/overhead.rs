@@ -3,8 +3,8 @@
 //!
 //! Both sides of every comparison run under the tracking allocator, so the
 //! difference is what the call guard adds. Per-call timings are thread CPU
-//! time, so that other processes on this shared machine do not inflate
-//! them; the two-thread comparison has a wall-time and a CPU-time variant.
+//! time, so that other processes on this shared machine do not inflate them.
+//! The two-thread comparison has a wall-time and a CPU-time variant.
 //! Functions are called through a
 //! function pointer hidden behind `black_box`, because the optimiser may
 //! delete a direct call to a function without side effects even when it is
@@ -20,35 +20,27 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use heapmeter::{Allocator, Guard, Instrumented, Site};
+use heapmeter::Allocator;
 use heapmeter_benches::{poll_to_completion, require_recorded, time_loop, time_queued};
 
 #[global_allocator]
 static ALLOCATOR: Allocator = Allocator::system();
 
-// The instrumented functions below are written exactly as
-// `#[heapmeter::profile_memory]` will expand them.
-// TODO: switch to the attribute once it expands instead of emitting the
-// function unchanged.
-
 #[inline(never)]
 fn empty_plain() {}
 
+#[heapmeter::profile_memory]
 #[inline(never)]
-fn empty_instrumented() {
-    static SITE: Site = Site::new("empty_instrumented", module_path!(), file!(), line!());
-    let _guard = Guard::enter(&SITE);
-}
+fn empty_instrumented() {}
 
 #[inline(never)]
 fn box64_plain() {
     drop(black_box(Box::new([0_u8; 64])));
 }
 
+#[heapmeter::profile_memory]
 #[inline(never)]
 fn box64_instrumented() {
-    static SITE: Site = Site::new("box64_instrumented", module_path!(), file!(), line!());
-    let _guard = Guard::enter(&SITE);
     drop(black_box(Box::new([0_u8; 64])));
 }
 
@@ -78,12 +70,9 @@ async fn ten_polls_plain() {
     YieldTimes { remaining: POLLS_PER_CALL - 1 }.await;
 }
 
+#[heapmeter::profile_memory]
 async fn ten_polls_instrumented() {
-    static SITE: Site = Site::new("ten_polls_instrumented", module_path!(), file!(), line!());
-    Instrumented::new(&SITE, async move {
-        YieldTimes { remaining: POLLS_PER_CALL - 1 }.await;
-    })
-    .await;
+    YieldTimes { remaining: POLLS_PER_CALL - 1 }.await;
 }
 
 fn check_setup() {
@@ -96,8 +85,12 @@ fn check_setup() {
     require_recorded("ten_polls_instrumented", 1);
 }
 
+/// A named pair of functions that differ only in instrumentation: the
+/// name, the plain function and the instrumented one.
+type Pair = (&'static str, fn(), fn());
+
 /// Pairs of plain and instrumented functions of the sync comparisons.
-const SYNC_PAIRS: [(&str, fn(), fn()); 2] =
+const SYNC_PAIRS: [Pair; 2] =
     [("empty", empty_plain, empty_instrumented), ("box64", box64_plain, box64_instrumented)];
 
 /// Sync calls in batches that leave room on the ring (see `time_queued`):
@@ -155,7 +148,7 @@ fn async_calls(criterion: &mut Criterion) {
     group.finish();
 }
 
-/// How `run_on_threads` reports the time of a run.
+/// Clock that `run_on_threads` reads to time a run.
 #[derive(Clone, Copy)]
 enum Clock {
     /// Wall time from the release of the threads until the last one is done.
@@ -210,10 +203,9 @@ fn handle_request_plain() {
     black_box(handle_request_body(black_box(1)));
 }
 
+#[heapmeter::profile_memory]
 #[inline(never)]
 fn handle_request_instrumented() {
-    static SITE: Site = Site::new("handle_request_instrumented", module_path!(), file!(), line!());
-    let _guard = Guard::enter(&SITE);
     black_box(handle_request_body(black_box(1)));
 }
 
@@ -227,15 +219,15 @@ fn handle_request_instrumented() {
 /// cores: other processes do not count, and neither does heapmeter's drain
 /// thread, which the wall-time groups include.
 fn threads(criterion: &mut Criterion) {
-    let groups: [(&str, fn(), fn(), Clock); 4] = [
-        ("threads", handle_request_plain, handle_request_instrumented, Clock::Wall),
-        ("threads_cpu", handle_request_plain, handle_request_instrumented, Clock::ThreadCpu),
-        ("threads_loop", box64_plain, box64_instrumented, Clock::Wall),
-        ("threads_loop_cpu", box64_plain, box64_instrumented, Clock::ThreadCpu),
+    let groups: [(Pair, Clock); 4] = [
+        (("threads", handle_request_plain, handle_request_instrumented), Clock::Wall),
+        (("threads_cpu", handle_request_plain, handle_request_instrumented), Clock::ThreadCpu),
+        (("threads_loop", box64_plain, box64_instrumented), Clock::Wall),
+        (("threads_loop_cpu", box64_plain, box64_instrumented), Clock::ThreadCpu),
     ];
     handle_request_instrumented();
     require_recorded("handle_request_instrumented", 1);
-    for (group_name, plain, instrumented, clock) in groups {
+    for ((group_name, plain, instrumented), clock) in groups {
         let mut group = criterion.benchmark_group(group_name);
         for (side, function) in [("plain", black_box(plain)), ("instrumented", black_box(instrumented))] {
             for threads in [1, 2] {

@@ -88,19 +88,19 @@ pub fn poll_to_completion<F: Future>(future: F) -> (F::Output, u32) {
 pub const QUEUED_BATCH: u64 = 1_000;
 
 /// Calls `call` `iterations` times in batches of [`QUEUED_BATCH`] and
-/// returns the thread CPU time spent in the calls alone. Between batches, untimed,
-/// [`heapmeter::snapshot`] empties the ring, so every instrumented call takes
-/// the path heapmeter is built for: its record is queued on the ring and
-/// aggregated later off the hot path. Plain code gets the same batches and
+/// returns the thread CPU time spent in the calls alone. Before each batch,
+/// untimed, [`heapmeter::snapshot`] empties the ring, so every instrumented
+/// call takes the path heapmeter is built for: its record is queued on the
+/// ring and aggregated later off the hot path. Plain code gets the same batches and
 /// snapshots, so both sides see the same cache disturbance.
 pub fn time_queued(iterations: u64, mut call: impl FnMut()) -> Duration {
     let mut measured = Duration::ZERO;
     let mut remaining = iterations;
     while remaining > 0 {
+        drop(heapmeter::snapshot());
         let batch = remaining.min(QUEUED_BATCH);
         measured += time_loop(batch, &mut call);
         remaining -= batch;
-        drop(heapmeter::snapshot());
     }
     measured
 }

@@ -134,7 +134,7 @@ impl Ring {
         // Checking it only every `WAKE_THRESHOLD` records keeps the wake-up
         // off most pushes, and unlike a test for equality it cannot be
         // skipped when a refresh of `cached_head` jumps past the threshold.
-        if tail % WAKE_THRESHOLD == 0 && tail.wrapping_sub(*cached_head) >= WAKE_THRESHOLD {
+        if tail.is_multiple_of(WAKE_THRESHOLD) && tail.wrapping_sub(*cached_head) >= WAKE_THRESHOLD {
             crate::aggregate::wake_background_drain();
         }
         true
