@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use heapmeter::profile_memory;
+use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
 static ALLOCATOR: heapmeter::Allocator = heapmeter::Allocator::system();
@@ -105,6 +106,20 @@ fn index_directory(root: &Path) -> io::Result<(HashMap<String, u64>, usize)> {
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("heapmeter=info")))
+        .with_writer(io::stderr)
+        .init();
+    // Export stays off unless an OTEL_EXPORTER_OTLP_* endpoint is set, and a
+    // collector that is down never stops the example.
+    let telemetry = match heapmeter::Config::from_env().and_then(heapmeter::init) {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            eprintln!("quickstart: OTLP export is off: {error}");
+            None
+        }
+    };
+
     let root = std::env::args_os()
         .nth(1)
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."), PathBuf::from);
@@ -124,5 +139,12 @@ fn main() -> ExitCode {
     }
     println!();
     print!("{}", heapmeter::snapshot());
+
+    // Dropping the handle exports one last time, within its shutdown timeout.
+    if let Some(handle) = telemetry
+        && let Err(error) = handle.shutdown()
+    {
+        eprintln!("quickstart: final export failed: {error}");
+    }
     ExitCode::SUCCESS
 }
