@@ -1,4 +1,4 @@
-//! What many instrumented functions cost outside the hot path: the runtime
+//! Costs of many instrumented functions outside the hot path: the runtime
 //! memory each one takes once it has been called, and the time to collect
 //! (and, once the exporter offers an entry point, encode) 1,000 and 10,000
 //! of them.

@@ -84,7 +84,7 @@ pub fn poll_to_completion<F: Future>(future: F) -> (F::Output, u32) {
 }
 
 /// Calls made between two drains by [`time_queued`]: fewer than the 1,024
-/// records a thread's ring holds, so no call finds the ring full.
+/// records a thread's ring has room for, so no call finds the ring full.
 pub const QUEUED_BATCH: u64 = 1_000;
 
 /// Calls `call` `iterations` times in batches of [`QUEUED_BATCH`] and
