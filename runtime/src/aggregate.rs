@@ -241,14 +241,26 @@ static DRAIN_THREAD: OnceLock<Option<Thread>> = OnceLock::new();
 /// Called from a runtime-internal section.
 pub(crate) fn start_background_drain() {
     DRAIN_THREAD.get_or_init(|| {
-        let spawned = std::thread::Builder::new().name("heapmeter-drain".to_owned()).spawn(|| {
-            loop {
-                std::thread::park_timeout(DRAIN_INTERVAL);
-                thread::untracked(|| aggregator().drain());
-            }
+        // The caller waits until the thread runs, so the standard library's
+        // allocations for starting it are over before instrumented code
+        // resumes; measurements that begin afterwards never see them.
+        let started = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let started_in_thread = std::sync::Arc::clone(&started);
+        let spawned = std::thread::Builder::new().name("heapmeter-drain".to_owned()).spawn(move || {
+            thread::untracked(|| {
+                started_in_thread.wait();
+                drop(started_in_thread);
+                loop {
+                    std::thread::park_timeout(DRAIN_INTERVAL);
+                    aggregator().drain();
+                }
+            });
         });
         match spawned {
-            Ok(handle) => Some(handle.thread().clone()),
+            Ok(handle) => {
+                started.wait();
+                Some(handle.thread().clone())
+            }
             Err(error) => {
                 tracing::error!(
                     %error,

@@ -25,7 +25,7 @@
 //! totals stay exact on that slower path.
 
 use core::cell::Cell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 /// Number of static counter slots. Threads beyond this many live at once take
 /// the slower shared path described in the module docs.
@@ -52,12 +52,15 @@ impl Counters {
 
     /// Adds one allocation of `size` bytes. Only the owning thread may call
     /// this: it is a load and a store, not an atomic add.
+    /// Returns the thread's live bytes after the allocation.
     #[inline(always)]
-    pub(crate) fn add_allocation_owned(&self, size: u64) {
+    pub(crate) fn add_allocation_owned(&self, size: u64) -> i64 {
         let allocated = self.allocated.load(Ordering::Relaxed).wrapping_add(size);
         self.allocated.store(allocated, Ordering::Relaxed);
         let allocations = self.allocations.load(Ordering::Relaxed).wrapping_add(1);
         self.allocations.store(allocations, Ordering::Relaxed);
+        // Computed from the value just stored rather than by reloading it.
+        allocated.wrapping_sub(self.freed.load(Ordering::Relaxed)).cast_signed()
     }
 
     /// Adds one free of `size` bytes. Only the owning thread may call this.
@@ -175,10 +178,19 @@ pub(crate) static SHARED: Counters = Counters::new();
 /// but never towards a function.
 pub(crate) static RUNTIME: Counters = Counters::new();
 
+/// Thread id of each slot's owner, or 0 for a free slot (or an owner whose
+/// id is unknown). Lets a thread take over the slot of an owner that exited
+/// without running its exit hook.
+static SLOT_OWNER: [AtomicI32; SLOT_COUNT] = [const { AtomicI32::new(0) }; SLOT_COUNT];
+
 /// Claims a free slot, returning its index, or `None` when all are taken.
 ///
-/// Lock-free and allocation-free, so the allocator may call it.
+/// Lock-free and allocation-free, so the allocator may call it. When every
+/// slot is taken, it takes over the slot of an owner that has exited: a
+/// thread that allocated but never ran instrumented code registers no exit
+/// hook, so nothing else would return its slot.
 pub(crate) fn claim_slot() -> Option<usize> {
+    let me = current_thread_id();
     for (word_index, word) in SLOT_IN_USE.iter().enumerate() {
         let mut bits = word.load(Ordering::Relaxed);
         while bits != u64::MAX {
@@ -187,17 +199,77 @@ pub(crate) fn claim_slot() -> Option<usize> {
             // Acquire pairs with the Release in `release_slot`, so the new
             // owner's first load sees the previous owner's last store.
             match word.compare_exchange_weak(bits, claimed, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Some(word_index * 64 + bit as usize),
+                Ok(_) => {
+                    let index = word_index * 64 + bit as usize;
+                    if let Some(owner) = SLOT_OWNER.get(index) {
+                        owner.store(me, Ordering::Relaxed);
+                    }
+                    return Some(index);
+                }
                 Err(current) => bits = current,
             }
+        }
+    }
+    take_over_exited_slot(me)
+}
+
+/// Finds a slot whose owner thread no longer exists and makes `me` its owner.
+fn take_over_exited_slot(me: i32) -> Option<usize> {
+    if me == 0 {
+        return None;
+    }
+    for (index, owner) in SLOT_OWNER.iter().enumerate() {
+        let previous = owner.load(Ordering::Relaxed);
+        if previous == 0 || previous == me || thread_is_alive(previous) {
+            continue;
+        }
+        // Acquire: the exited owner's last stores happened before its exit,
+        // which the kernel reported, so they are visible; the CAS settles a
+        // race between two threads taking over the same slot.
+        if owner.compare_exchange(previous, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            return Some(index);
         }
     }
     None
 }
 
+/// Returns the kernel's id of the calling thread, or 0 where heapmeter cannot
+/// tell, which disables taking over slots.
+#[cfg(target_os = "linux")]
+fn current_thread_id() -> i32 {
+    // SAFETY: `gettid` takes no arguments and cannot fail.
+    let id = unsafe { libc::syscall(libc::SYS_gettid) };
+    i32::try_from(id).unwrap_or(0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn current_thread_id() -> i32 {
+    // NOTE: only Linux can tell whether a slot's owner exited, so elsewhere a
+    // thread without an exit hook keeps its slot until the process ends.
+    0
+}
+
+/// Returns false only when the kernel reports that no thread `id` exists in
+/// this process. An id the kernel has since given to a new thread reads as
+/// alive, which only delays taking over the slot.
+#[cfg(target_os = "linux")]
+fn thread_is_alive(id: i32) -> bool {
+    // SAFETY: signal 0 only checks that the thread exists; nothing is sent.
+    let result = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), id, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_is_alive(_id: i32) -> bool {
+    true
+}
+
 /// Returns a slot claimed with [`claim_slot`]. The caller must not write the
 /// slot afterwards.
 pub(crate) fn release_slot(index: usize) {
+    if let Some(owner) = SLOT_OWNER.get(index) {
+        owner.store(0, Ordering::Relaxed);
+    }
     if let Some(word) = SLOT_IN_USE.get(index / 64) {
         word.fetch_and(!(1u64 << (index % 64)), Ordering::Release);
     }
@@ -247,5 +319,29 @@ pub(crate) struct FallbackCounters {
 impl FallbackCounters {
     pub(crate) const fn new() -> Self {
         Self { counters: Counters::new(), shared: Cell::new(false) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Claims slots from short-lived threads that never return them, as
+    /// threads without an exit hook do, then checks that a new thread still
+    /// gets a slot. This binary installs no tracking allocator, so nothing
+    /// else claims slots here.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn exited_owner_slot_taken_over() {
+        let mut claimed = Vec::new();
+        for _ in 0..SLOT_COUNT {
+            let slot = std::thread::spawn(claim_slot).join().expect("join");
+            claimed.push(slot);
+        }
+        assert!(claimed.iter().all(Option::is_some), "the first {SLOT_COUNT} claims find free slots");
+        assert!(SLOT_IN_USE.iter().all(|word| word.load(Ordering::Relaxed) == u64::MAX));
+
+        let taken_over = std::thread::spawn(claim_slot).join().expect("join");
+        assert!(taken_over.is_some(), "a slot of an exited thread is taken over");
     }
 }

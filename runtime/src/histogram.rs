@@ -27,21 +27,41 @@ pub fn bucket_index(value: u64) -> i32 {
         let exponent = value.trailing_zeros() as i32;
         return exponent * BUCKETS_PER_OCTAVE - 1;
     }
-    // For values that are not powers of two, no bucket bound is an integer
-    // (2^(i/8) is irrational unless 8 divides i), so flooring the scaled
-    // logarithm gives the bucket. `log2` of a u64 is accurate to far less than
-    // the 1/8 gap between bounds, except within about 1e-15 of a bound, where
-    // no integer lies for values below 2^50.
-    #[allow(clippy::cast_precision_loss, reason = "values above 2^53 round to a neighbouring float in the same bucket")]
-    let scaled = (value as f64).log2() * f64::from(BUCKETS_PER_OCTAVE);
-    #[allow(clippy::cast_possible_truncation, reason = "log2 of a u64 times 8 is below 513")]
-    let index = scaled.floor() as i32;
-    // Above 2^53 the conversion to f64 can round up to the next power of two,
-    // so keep the index inside the octave that `ilog2` gives exactly.
+    // No bucket bound inside an octave is an integer (2^(j/8) is irrational
+    // unless 8 divides j), so a value's position in its octave follows from
+    // comparing its mantissa with the seven bounds. The mantissa is exact for
+    // values below 2^53. Above that, the conversion rounds by far less than
+    // the 9% gap between bounds, and can only move a value sitting within one
+    // unit in the last place of a bound.
     #[allow(clippy::cast_possible_wrap, reason = "ilog2 of a u64 is at most 63")]
     let octave = value.ilog2() as i32;
-    index.clamp(octave * BUCKETS_PER_OCTAVE, (octave + 1) * BUCKETS_PER_OCTAVE - 1)
+    #[allow(clippy::cast_precision_loss, reason = "see the comment above")]
+    let mantissa = value as f64 * inverse_power_of_two(octave);
+    let position = OCTAVE_BOUNDS.iter().filter(|&&bound| mantissa > bound).count();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "position is at most 7")]
+    let position = position as i32;
+    octave * BUCKETS_PER_OCTAVE + position
 }
+
+/// Returns 2^-exponent exactly, for `exponent` in 0..=63.
+fn inverse_power_of_two(exponent: i32) -> f64 {
+    // An f64 with a zero mantissa is a power of two: its biased exponent
+    // field is 1023 plus the power.
+    let biased = u64::try_from(1023 - exponent).unwrap_or(1023);
+    f64::from_bits(biased << 52)
+}
+
+/// The bounds 2^(j/8) for j = 1 to 7 that split an octave into buckets,
+/// rounded to the nearest `f64`.
+const OCTAVE_BOUNDS: [f64; 7] = [
+    1.090_507_732_665_257_7,
+    1.189_207_115_002_721,
+    1.296_839_554_651_009_6,
+    core::f64::consts::SQRT_2,
+    1.542_210_825_407_940_7,
+    1.681_792_830_507_429,
+    1.834_008_086_409_342_4,
+];
 
 /// Returns the inclusive upper bound of bucket `index`.
 #[must_use]
@@ -246,7 +266,13 @@ mod tests {
 
     #[test]
     fn bucket_bounds_contain_their_values() {
-        for value in (1..5000u64).chain([65_535, 65_536, 65_537, 1 << 40]) {
+        // A linear congruential sequence spreads further values over every
+        // octave up to 2^53.
+        let spread = (0..20_000u64).scan(1u64, |state, _| {
+            *state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            Some((*state >> 11) >> (*state % 40))
+        });
+        for value in (1..5000u64).chain([65_535, 65_536, 65_537, 1 << 40]).chain(spread.filter(|&value| value > 0)) {
             let index = bucket_index(value);
             #[allow(clippy::cast_precision_loss)]
             let value_f = value as f64;

@@ -111,7 +111,11 @@ impl Site {
         // Release pairs with the Acquire in `read_overflow`: a reader that sees
         // this call counted also sees its sums.
         overflow.calls.fetch_add(1, Ordering::Release);
-        self.list();
+        // A plain load first keeps calls after the first from writing the
+        // shared cache line of `listed`.
+        if !self.listed.load(Ordering::Relaxed) {
+            self.list();
+        }
     }
 
     fn list(&'static self) {

@@ -92,8 +92,8 @@ impl ThreadState {
         // SAFETY: a non-null `fast_counters` always points to a slot in the
         // static slot array (see `claim`), which lives for the whole program.
         let counters = unsafe { &*fast };
-        counters.add_allocation_owned(size);
-        self.raise_peak(counters.live());
+        let live = counters.add_allocation_owned(size);
+        self.raise_peak(live);
     }
 
     #[inline(always)]
@@ -122,13 +122,13 @@ impl ThreadState {
             return;
         }
         if let Some(counters) = self.claim() {
-            counters.add_allocation_owned(size);
-            self.raise_peak(counters.live());
+            let live = counters.add_allocation_owned(size);
+            self.raise_peak(live);
             return;
         }
-        self.fallback.counters.add_allocation_owned(size);
+        let live = self.fallback.counters.add_allocation_owned(size);
         SHARED.add_allocation_shared(size);
-        self.raise_peak(self.fallback.counters.live());
+        self.raise_peak(live);
     }
 
     #[cold]
