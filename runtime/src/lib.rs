@@ -69,6 +69,8 @@ pub use site::Site;
 /// Items used by the code that `#[profile_memory]` generates. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "otlp")]
+    pub use crate::export::RequestEncoder;
     pub use crate::future::Instrumented;
     pub use crate::private::OutputOf;
     pub use crate::scope::Guard;
@@ -87,7 +89,9 @@ pub mod __private {
 /// ```
 ///
 /// The name is reported as given. The region ends when the returned guard
-/// drops, so bind it to a named variable (`_region`, not `_`).
+/// drops, so bind it to a named variable (`_region`, not `_`). With the `off`
+/// feature the macro returns [`Disabled`] and measures nothing.
+#[cfg(not(feature = "off"))]
 #[macro_export]
 macro_rules! scope {
     ($name:literal) => {{
@@ -96,6 +100,20 @@ macro_rules! scope {
         $crate::Guard::enter(&__HEAPMETER_SITE)
     }};
 }
+
+/// Measures nothing: the `off` feature is on.
+#[cfg(feature = "off")]
+#[macro_export]
+macro_rules! scope {
+    ($name:literal) => {
+        $crate::Disabled
+    };
+}
+
+/// What [`scope!`] returns when the `off` feature is on: a value with no
+/// destructor that measures nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Disabled;
 
 /// Wraps a future so that its execution is measured poll by poll as one call
 /// named `$name`.
@@ -107,6 +125,9 @@ macro_rules! scope {
 /// # drop(body);
 /// # }
 /// ```
+///
+/// With the `off` feature the macro returns the future unchanged.
+#[cfg(not(feature = "off"))]
 #[macro_export]
 macro_rules! instrument {
     ($name:literal, $future:expr) => {{
@@ -114,4 +135,13 @@ macro_rules! instrument {
             $crate::Site::new($name, "", ::core::file!(), ::core::line!());
         $crate::Instrumented::new(&__HEAPMETER_SITE, $future)
     }};
+}
+
+/// Returns the future unchanged: the `off` feature is on.
+#[cfg(feature = "off")]
+#[macro_export]
+macro_rules! instrument {
+    ($name:literal, $future:expr) => {
+        $future
+    };
 }

@@ -4,6 +4,8 @@
 //! The tracking allocator is process-wide, so these tests have their own
 //! test binary, and each test uses its own names.
 
+#![cfg(not(feature = "off"))]
+
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
