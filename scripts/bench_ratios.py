@@ -181,6 +181,9 @@ class Table:
             detail = f"collect {format_ns(collect)}, encode not benchmarked"
         else:
             detail = f"collect {format_ns(collect)} + encode {format_ns(encode)}"
+        request_bytes = self.metrics.get(f"export/request_bytes/{count}")
+        if request_bytes is not None:
+            detail += f", request {request_bytes / 1e6:.2f} MB ({request_bytes / count:.0f} B/function)"
         self.add(f"export of {count:,} functions", "", detail, format_ns(total),
                  f"≤ {MAX_EXPORT_SECONDS:g} s", total <= MAX_EXPORT_SECONDS * 1e9)
 

@@ -1,7 +1,7 @@
 //! Costs of many instrumented functions outside the hot path: the runtime
 //! memory each one takes once it has been called, and the time to collect
-//! (and, once the exporter offers an entry point, encode) 1,000 and 10,000
-//! of them.
+//! 1,000 and 10,000 of them. For both counts the benchmark also times
+//! encoding them as the exporter's OTLP request and reports its size.
 //!
 //! The sites are made at run time and leaked, one per generated name. The
 //! runtime only ever receives a `&'static Site`, so a leaked site behaves like
@@ -13,6 +13,7 @@ use std::hint::black_box;
 use std::mem::size_of;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use heapmeter::__private::RequestEncoder;
 use heapmeter::{Allocator, FunctionStats, Guard, Site};
 use heapmeter_benches::{report_metric, require_recorded};
 
@@ -93,7 +94,13 @@ fn report_memory(functions: &[FunctionStats]) {
     report_metric("memory/unsampled_calls", unsampled as f64, "calls");
 }
 
-fn collect(criterion: &mut Criterion) {
+#[allow(clippy::cast_precision_loss, reason = "request sizes stay far below 2^52 bytes")]
+fn report_request_size(count: usize, request_bytes: usize) {
+    report_metric(&format!("export/request_bytes/{count}"), request_bytes as f64, "bytes");
+    report_metric(&format!("export/request_bytes_per_function/{count}"), request_bytes as f64 / count as f64, "bytes");
+}
+
+fn collect_and_encode(criterion: &mut Criterion) {
     let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
     let mut sites: Vec<&'static Site> = Vec::new();
     let mut group = criterion.benchmark_group("export");
@@ -111,6 +118,12 @@ fn collect(criterion: &mut Criterion) {
         require_recorded("generated::service::handler_00000", CALLS_PER_FUNCTION);
 
         group.bench_function(BenchmarkId::new("collect", count), |bencher| bencher.iter(heapmeter::snapshot));
+
+        let encoder = RequestEncoder::new();
+        report_request_size(count, encoder.encode(&snapshot));
+        group.bench_function(BenchmarkId::new("encode", count), |bencher| {
+            bencher.iter(|| encoder.encode(black_box(&snapshot)));
+        });
     }
     group.finish();
 }
@@ -118,6 +131,6 @@ fn collect(criterion: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = heapmeter_benches::criterion();
-    targets = collect
+    targets = collect_and_encode
 }
 criterion_main!(benches);

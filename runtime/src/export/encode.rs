@@ -15,7 +15,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use super::config::{Temporality, TemporalityPreference};
+use super::config::{Config, Temporality, TemporalityPreference};
+use super::transport;
 use crate::aggregate::{FunctionStats, Snapshot};
 use crate::counters::Totals;
 use crate::histogram::{self, Histogram};
@@ -68,7 +69,20 @@ struct FunctionPoint<'a> {
 }
 
 impl Encoder {
-    pub(crate) fn new(resource: &opentelemetry_sdk::Resource, temporality: TemporalityPreference) -> Encoder {
+    /// Creates the encoder of an exporter started with `config`.
+    ///
+    /// The resource comes from `opentelemetry_sdk::Resource::builder()`,
+    /// which reads `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`, and
+    /// `config.service_name` overrides the service name.
+    pub(crate) fn for_config(config: &Config) -> Encoder {
+        let mut resource = opentelemetry_sdk::Resource::builder();
+        if let Some(service_name) = &config.service_name {
+            resource = resource.with_service_name(service_name.clone());
+        }
+        Encoder::new(&resource.build(), config.temporality)
+    }
+
+    fn new(resource: &opentelemetry_sdk::Resource, temporality: TemporalityPreference) -> Encoder {
         let start_nanos = to_nanos(process_start_time());
         Encoder {
             resource: convert_resource(resource),
@@ -197,6 +211,43 @@ impl Encoder {
             Temporality::Delta => self.baseline.time_nanos,
             Temporality::Cumulative => self.start_nanos,
         }
+    }
+}
+
+/// Encodes snapshots exactly as the OTLP exporter does, so that benchmarks
+/// can time encoding without a collector. Not a stable API.
+#[doc(hidden)]
+pub struct RequestEncoder {
+    encoder: Encoder,
+}
+
+impl RequestEncoder {
+    /// Creates the encoder an exporter uses with the settings of
+    /// `Config::default()`: cumulative temporality and the resource read
+    /// from the environment.
+    #[must_use]
+    pub fn new() -> RequestEncoder {
+        crate::thread::untracked(|| RequestEncoder { encoder: Encoder::for_config(&Config::default()) })
+    }
+
+    /// Builds the `ExportMetricsServiceRequest` of the first export for
+    /// `snapshot`, serializes it as the HTTP/protobuf transport does and
+    /// returns the size of the serialized request in bytes.
+    ///
+    /// Every call encodes every function in `snapshot`, because the
+    /// temporality is cumulative and the baseline never advances. As on the
+    /// export thread, the allocations of encoding are heapmeter's own: they
+    /// count in [`crate::runtime_totals`], never in process totals or in a
+    /// function.
+    #[must_use]
+    pub fn encode(&self, snapshot: &Snapshot) -> usize {
+        crate::thread::untracked(|| transport::http_body(&self.encoder.encode(snapshot).request).len())
+    }
+}
+
+impl Default for RequestEncoder {
+    fn default() -> RequestEncoder {
+        RequestEncoder::new()
     }
 }
 

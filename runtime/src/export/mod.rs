@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use config::{Config, InitError, Protocol, SettingSource, TemporalityPreference};
 use encode::Encoder;
+pub use encode::RequestEncoder;
 use worker::{Command, Exporter};
 
 /// True while a [`Handle`] with an export thread exists, so that two
@@ -87,12 +88,8 @@ pub fn init(config: Config) -> Result<Handle, InitError> {
 }
 
 fn start(config: Config, url: String) -> Result<Handle, InitError> {
-    let mut resource = opentelemetry_sdk::Resource::builder();
-    if let Some(service_name) = &config.service_name {
-        resource = resource.with_service_name(service_name.clone());
-    }
     let exporter = Exporter {
-        encoder: Encoder::new(&resource.build(), config.temporality),
+        encoder: Encoder::for_config(&config),
         protocol: config.protocol,
         url: url.clone(),
         headers: config.headers,

@@ -161,7 +161,7 @@ async fn send_http(
     headers: &http::HeaderMap,
     request: &ExportMetricsServiceRequest,
 ) -> Result<Delivered, SendError> {
-    let body = Full::new(Bytes::from(request.encode_to_vec()));
+    let body = Full::new(http_body(request));
     let mut http_request = http::Request::new(body);
     *http_request.method_mut() = http::Method::POST;
     *http_request.uri_mut() = uri.clone();
@@ -185,6 +185,11 @@ async fn send_http(
     let message = format!("HTTP status {status}: {text}");
     let transient = matches!(status.as_u16(), 429 | 502 | 503 | 504);
     Err(if transient { SendError::Transient(message) } else { SendError::Rejected(message) })
+}
+
+/// Serializes `request` as the body of an OTLP/HTTP protobuf request.
+pub(crate) fn http_body(request: &ExportMetricsServiceRequest) -> Bytes {
+    Bytes::from(request.encode_to_vec())
 }
 
 /// Joins an error and its sources, because hyper's top-level message alone
