@@ -155,8 +155,8 @@ impl Snapshot {
 
 #[derive(Default)]
 struct Aggregator {
-    /// Position in `functions` of each site, keyed by the site's address.
-    index: HashMap<usize, usize>,
+    /// Statistics of each site, at the position stored in the site (see
+    /// `Site::aggregate_position`).
     functions: Vec<FunctionStats>,
     /// Overflow sums of each site as last read.
     overflow_read: HashMap<usize, OverflowReading>,
@@ -164,11 +164,18 @@ struct Aggregator {
 
 impl Aggregator {
     fn function_mut(&mut self, site: &'static Site) -> Option<&mut FunctionStats> {
-        let key = core::ptr::from_ref(site).addr();
-        let position = *self.index.entry(key).or_insert_with(|| {
-            self.functions.push(FunctionStats::new(site));
-            self.functions.len() - 1
-        });
+        // The position lives in the site, so draining a record costs a load
+        // instead of hashing the site's address. Only the aggregator, under
+        // its lock, reads or writes it, and there is one aggregator.
+        let position = match site.aggregate_position() {
+            Some(position) => position,
+            None => {
+                self.functions.push(FunctionStats::new(site));
+                let position = self.functions.len() - 1;
+                site.set_aggregate_position(position);
+                position
+            }
+        };
         self.functions.get_mut(position)
     }
 

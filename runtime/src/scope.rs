@@ -143,7 +143,7 @@ impl Guard {
 }
 
 impl Drop for Guard {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         let Some(scope) = &self.scope else { return };
         let site = self.site;

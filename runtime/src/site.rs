@@ -1,7 +1,7 @@
 //! Call sites: one static [`Site`] per instrumented function or region.
 
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use crate::counters::Totals;
 use crate::scope::CallStats;
@@ -20,6 +20,9 @@ pub struct Site {
     overflow: Overflow,
     /// Set once the site is on the overflow list.
     listed: AtomicBool,
+    /// One more than the position of the site's statistics in the
+    /// aggregator, or 0 before the aggregator first sees the site.
+    aggregate_position: AtomicUsize,
     /// Next site on the overflow list.
     next: AtomicPtr<Site>,
 }
@@ -66,6 +69,7 @@ impl Site {
                 exclusive_peak_max: AtomicU64::new(0),
             },
             listed: AtomicBool::new(false),
+            aggregate_position: AtomicUsize::new(0),
             next: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -92,6 +96,18 @@ impl Site {
     #[must_use]
     pub const fn line(&self) -> u32 {
         self.line
+    }
+
+    /// Position of the site's statistics in the aggregator, if it has any.
+    /// Called only by the aggregator while it holds its lock.
+    pub(crate) fn aggregate_position(&self) -> Option<usize> {
+        self.aggregate_position.load(Ordering::Relaxed).checked_sub(1)
+    }
+
+    /// Stores the position of the site's statistics in the aggregator.
+    /// Called only by the aggregator while it holds its lock.
+    pub(crate) fn set_aggregate_position(&self, position: usize) {
+        self.aggregate_position.store(position.saturating_add(1), Ordering::Relaxed);
     }
 
     /// Adds a call to the overflow sums. Lock-free and allocation-free.
