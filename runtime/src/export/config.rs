@@ -181,7 +181,10 @@ impl fmt::Display for SettingSource {
 
 /// Error returned by [`Config::from_env`], [`Config::validate`] and
 /// [`crate::init`].
-#[derive(Debug)]
+///
+/// `Debug` prints the same text as `Display`, so a `main` that returns
+/// `Result<(), InitError>` reports a readable message. Match on the
+/// variants to read the fields.
 #[non_exhaustive]
 pub enum InitError {
     /// A setting has a value heapmeter cannot use.
@@ -213,6 +216,12 @@ impl fmt::Display for InitError {
                 write!(formatter, "failed to start the heapmeter export thread: {error}")
             }
         }
+    }
+}
+
+impl fmt::Debug for InitError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, formatter)
     }
 }
 
@@ -260,7 +269,8 @@ impl Config {
     /// # Errors
     ///
     /// [`InitError::InvalidSetting`] naming the variable, its value and the
-    /// fix, for the first variable that cannot be parsed.
+    /// fix, for the first variable that cannot be parsed. The endpoint
+    /// variables are checked here even when export ends up turned off.
     pub fn from_env() -> Result<Config, InitError> {
         Config::from_lookup(|name| std::env::var(name).ok())
     }
@@ -278,6 +288,11 @@ impl Config {
 
         if let Some((name, value)) = read(METRICS_PROTOCOL).map(|v| (METRICS_PROTOCOL, v)).or_else(|| read(PROTOCOL).map(|v| (PROTOCOL, v))) {
             config.protocol = parse_protocol(&value, SettingSource::EnvironmentVariable(name))?;
+        }
+        for (name, endpoint) in [(ENDPOINT, &config.endpoint), (METRICS_ENDPOINT, &config.metrics_endpoint)] {
+            if let Some(url) = endpoint {
+                check_url(url, SettingSource::EnvironmentVariable(name), config.protocol)?;
+            }
         }
 
         for name in [HEADERS, METRICS_HEADERS] {
@@ -454,14 +469,14 @@ impl Config {
     /// gets `v1/metrics` appended for HTTP.
     fn metrics_url(&self) -> Result<String, InitError> {
         if let Some(endpoint) = &self.metrics_endpoint {
-            check_url(endpoint, SettingSource::ConfigField("metrics_endpoint"))?;
+            check_url(endpoint, SettingSource::ConfigField("metrics_endpoint"), self.protocol)?;
             return Ok(endpoint.clone());
         }
         let (base, source) = match &self.endpoint {
             Some(endpoint) => (endpoint.as_str(), SettingSource::ConfigField("endpoint")),
             None => (self.protocol.default_endpoint(), SettingSource::ConfigField("protocol")),
         };
-        check_url(base, source)?;
+        check_url(base, source, self.protocol)?;
         Ok(match self.protocol {
             Protocol::Grpc => base.to_owned(),
             Protocol::HttpProtobuf if base.ends_with('/') => format!("{base}v1/metrics"),
@@ -471,7 +486,7 @@ impl Config {
 }
 
 fn parse_protocol(value: &str, source: SettingSource) -> Result<Protocol, InitError> {
-    match value {
+    match value.to_ascii_lowercase().as_str() {
         "grpc" => Ok(Protocol::Grpc),
         "http/protobuf" => Ok(Protocol::HttpProtobuf),
         "http/json" => Err(invalid(source, value, "heapmeter does not send JSON: use \"http/protobuf\" or \"grpc\"")),
@@ -542,27 +557,51 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_url(url: &str, source: SettingSource) -> Result<(), InitError> {
-    let Ok(uri) = url.parse::<http::Uri>() else {
-        return Err(invalid(source, url, "not a valid URL: write it as http://host:port"));
+/// Checks that `url` is an `http://` URL with a host. The error proposes a
+/// corrected URL when one is evident, and otherwise the default endpoint of
+/// `protocol` as an example.
+fn check_url(url: &str, source: SettingSource, protocol: Protocol) -> Result<(), InitError> {
+    let parsed = url.parse::<http::Uri>().ok();
+    let scheme = parsed.as_ref().and_then(http::Uri::scheme_str);
+    let has_host = parsed.as_ref().and_then(http::Uri::host).is_some_and(|host| !host.is_empty());
+    if scheme == Some("http") && has_host {
+        return Ok(());
+    }
+    // NOTE: TLS needs tonic's and hyper's TLS features, which this build
+    // leaves out; until they are added, send to a local collector.
+    if scheme == Some("https") {
+        return Err(invalid(
+            source,
+            url,
+            "heapmeter does not support TLS yet: send to a local collector over http:// and let it forward over TLS",
+        ));
+    }
+    let reason = match suggest_http_url(url) {
+        Some(suggestion) => format!("the URL must start with http://, as in {suggestion}"),
+        None => format!("expected a URL of the form http://host:port, such as {}", protocol.default_endpoint()),
     };
-    match uri.scheme_str() {
-        Some("http") => {}
-        // NOTE: TLS needs tonic's and hyper's TLS features, which this build
-        // leaves out; until they are added, send to a local collector.
-        Some("https") => {
-            return Err(invalid(
-                source,
-                url,
-                "heapmeter does not support TLS yet: send to a local collector over http:// and let it forward over TLS",
-            ));
-        }
-        _ => return Err(invalid(source, url, "the URL must start with http://, as in http://localhost:4318")),
+    Err(invalid(source, url, reason))
+}
+
+/// Suggests a fix for `url` by adding the scheme `http://` or replacing its
+/// scheme with it. Returns `None` unless the part before the first '/' is a
+/// host with an optional numeric port, as for `http:/collector`.
+fn suggest_http_url(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority_text = rest.split('/').next().unwrap_or_default();
+    let authority = authority_text.parse::<http::uri::Authority>().ok()?;
+    if authority.host().is_empty() {
+        return None;
     }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid(source, url, "the URL has no host: write it as http://host:port"));
+    // A ':' after the host, outside the brackets of an IPv6 address, must
+    // start a valid port.
+    let after_host = authority_text.rsplit(']').next().unwrap_or_default();
+    if after_host.contains(':') && authority.port_u16().is_none() {
+        return None;
     }
-    Ok(())
+    let suggestion = format!("http://{rest}");
+    suggestion.parse::<http::Uri>().ok()?;
+    Some(suggestion)
 }
 
 #[cfg(test)]
@@ -681,18 +720,138 @@ mod tests {
         }
     }
 
+    fn validation_message(config: &Config) -> String {
+        match config.validate() {
+            Ok(url) => panic!("expected an error, got {url:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn init_error_debug_matches_display() {
+        let error = match config_from(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml")]) {
+            Ok(config) => panic!("expected an error, got {config:?}"),
+            Err(error) => error,
+        };
+        let expected = "invalid value \"http/xml\" in environment variable OTEL_EXPORTER_OTLP_PROTOCOL: \
+                        expected \"grpc\" or \"http/protobuf\"";
+        assert_eq!(error.to_string(), expected);
+        assert_eq!(format!("{error:?}"), expected);
+        assert_eq!(format!("{:?}", InitError::AlreadyRunning), InitError::AlreadyRunning.to_string());
+    }
+
+    #[test]
+    fn protocol_is_case_insensitive() {
+        for value in ["GRPC", "Grpc", "gRPC"] {
+            let config = config_from(&[("OTEL_EXPORTER_OTLP_PROTOCOL", value)]).unwrap();
+            assert_eq!(config.protocol, Protocol::Grpc, "{value}");
+        }
+        for value in ["HTTP/PROTOBUF", "Http/Protobuf"] {
+            let config = config_from(&[("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", value)]).unwrap();
+            assert_eq!(config.protocol, Protocol::HttpProtobuf, "{value}");
+        }
+        assert_eq!(
+            message(config_from(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "HTTP/JSON")])),
+            "invalid value \"HTTP/JSON\" in environment variable OTEL_EXPORTER_OTLP_PROTOCOL: \
+             heapmeter does not send JSON: use \"http/protobuf\" or \"grpc\""
+        );
+    }
+
+    #[test]
+    fn invalid_endpoint_variables_rejected_by_from_env() {
+        let cases = [
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "127.0.0.1:4318",
+                "the URL must start with http://, as in http://127.0.0.1:4318",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "collector:4318/v1/metrics",
+                "the URL must start with http://, as in http://collector:4318/v1/metrics",
+            ),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost", "the URL must start with http://, as in http://localhost"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "[::1]:4318", "the URL must start with http://, as in http://[::1]:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "grpc://collector:4317",
+                "the URL must start with http://, as in http://collector:4317",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "http:/collector",
+                "expected a URL of the form http://host:port, such as http://localhost:4318",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "collector:http",
+                "expected a URL of the form http://host:port, such as http://localhost:4318",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://",
+                "expected a URL of the form http://host:port, such as http://localhost:4318",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector:4318",
+                "heapmeter does not support TLS yet: send to a local collector over http:// and let it forward over TLS",
+            ),
+        ];
+        for (variable, value, reason) in cases {
+            assert_eq!(
+                message(config_from(&[(variable, value)])),
+                format!("invalid value {value:?} in environment variable {variable}: {reason}"),
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_endpoint_rejected_when_export_is_off() {
+        assert_eq!(
+            message(config_from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "127.0.0.1:4318"), ("OTEL_SDK_DISABLED", "true")])),
+            "invalid value \"127.0.0.1:4318\" in environment variable OTEL_EXPORTER_OTLP_ENDPOINT: \
+             the URL must start with http://, as in http://127.0.0.1:4318"
+        );
+    }
+
+    #[test]
+    fn endpoint_example_follows_protocol() {
+        assert_eq!(
+            message(config_from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "/v1/metrics"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])),
+            "invalid value \"/v1/metrics\" in environment variable OTEL_EXPORTER_OTLP_ENDPOINT: \
+             expected a URL of the form http://host:port, such as http://localhost:4317"
+        );
+    }
+
     #[test]
     fn invalid_urls_are_rejected_at_validation() {
-        for (url, fix) in [
-            ("localhost:4318", "must start with http://"),
-            ("https://collector:4318", "does not support TLS"),
-            ("http://", "not a valid URL"),
-        ] {
-            let config = Config::default().with_endpoint(url);
-            let text = config.validate().map(|_| String::new()).unwrap_or_else(|error| error.to_string());
-            assert!(text.contains(fix), "{url}: {text}");
-            assert!(text.contains("heapmeter::Config::endpoint"), "{url}: {text}");
-        }
+        assert_eq!(
+            validation_message(&Config::default().with_endpoint("localhost:4318")),
+            "invalid value \"localhost:4318\" in heapmeter::Config::endpoint: \
+             the URL must start with http://, as in http://localhost:4318"
+        );
+        assert_eq!(
+            validation_message(&Config::default().with_metrics_endpoint("https://collector:4318/v1/metrics")),
+            "invalid value \"https://collector:4318/v1/metrics\" in heapmeter::Config::metrics_endpoint: \
+             heapmeter does not support TLS yet: send to a local collector over http:// and let it forward over TLS"
+        );
+        assert_eq!(
+            validation_message(&Config::default().with_protocol(Protocol::Grpc).with_endpoint("http://")),
+            "invalid value \"http://\" in heapmeter::Config::endpoint: \
+             expected a URL of the form http://host:port, such as http://localhost:4317"
+        );
+    }
+
+    #[test]
+    fn invalid_field_after_from_env_names_field() {
+        let mut config = config_from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")]).unwrap();
+        config.endpoint = Some("collector:4318".to_owned());
+        assert_eq!(
+            validation_message(&config),
+            "invalid value \"collector:4318\" in heapmeter::Config::endpoint: \
+             the URL must start with http://, as in http://collector:4318"
+        );
     }
 
     #[test]
