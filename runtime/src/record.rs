@@ -10,12 +10,9 @@ use crate::thread::ThreadState;
 /// allocates, locks or panics.
 #[inline(always)]
 pub(crate) fn call(thread: &ThreadState, site: &'static Site, call: CallStats) {
-    let queued = match thread.prepare() {
+    match thread.prepare() {
         Some(ring) => ring.push(CallRecord { site, call }),
-        None => false,
-    };
-    if !queued {
-        site.record_overflow(call);
+        None => site.record_overflow(call),
     }
 }
 

@@ -123,10 +123,11 @@ impl Ring {
         self.owned.store(false, Ordering::Release);
     }
 
-    /// Queues a record. Only the owning thread may call this. Returns false
-    /// when the ring is full.
+    /// Queues a record. Only the owning thread may call this. When the ring
+    /// is full, adds the call to its site's overflow sums instead, so the
+    /// figures reach the aggregator either way.
     #[inline(always)]
-    pub(crate) fn push(&self, record: CallRecord) -> bool {
+    pub(crate) fn push(&self, record: CallRecord) {
         let tail = self.tail.0.load(Ordering::Relaxed);
         // SAFETY: only the producer touches `producer`.
         let producer = unsafe { &mut *self.producer.0.get() };
@@ -140,7 +141,10 @@ impl Ring {
                     producer.woke_while_full = true;
                     crate::aggregate::wake_background_drain();
                 }
-                return false;
+                // Handling overflow here rather than in the caller lets the
+                // compiler keep the record in registers on the usual path.
+                record.site.record_overflow(record.call);
+                return;
             }
             producer.woke_while_full = false;
             if filled >= WAKE_THRESHOLD {
@@ -148,7 +152,10 @@ impl Ring {
             }
         }
         let cached_head = producer.cached_head;
-        let Some(cell) = self.records.get(tail % RING_CAPACITY) else { return false };
+        let Some(cell) = self.records.get(tail % RING_CAPACITY) else {
+            record.site.record_overflow(record.call);
+            return;
+        };
         // SAFETY: the slot at `tail` lies outside `head..tail`, so the consumer
         // does not read it until the Release store below publishes it.
         unsafe { write_record(cell.get().cast::<CallRecord>(), &record) };
@@ -157,7 +164,6 @@ impl Ring {
         if tail.wrapping_sub(cached_head) == WAKE_THRESHOLD {
             crate::aggregate::wake_background_drain();
         }
-        true
     }
 
     /// Removes every published record, oldest first. Only the holder of the

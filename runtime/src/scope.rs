@@ -134,10 +134,10 @@ impl Guard {
     /// Starts measuring a call of `site` on the current thread.
     #[inline]
     pub fn enter(site: &'static Site) -> Guard {
-        let scope = thread::with(|thread| {
-            thread.prepare();
-            OpenScope::open(thread, Frame::starting_at)
-        });
+        // The thread's ring is set up when the call is recorded, in `drop`:
+        // setting it up allocates only in a runtime-internal section, which
+        // no counter reading sees.
+        let scope = thread::with(|thread| OpenScope::open(thread, Frame::starting_at));
         Guard { site, scope, _not_send: core::marker::PhantomData }
     }
 }

@@ -173,10 +173,16 @@ impl ThreadState {
     #[inline(always)]
     fn current_counters(&self) -> &Counters {
         let fast = self.fast_counters.get();
-        if !fast.is_null() {
-            // SAFETY: as in `on_allocation`.
-            return unsafe { &*fast };
+        if fast.is_null() {
+            return self.current_counters_cold();
         }
+        // SAFETY: as in `on_allocation`.
+        unsafe { &*fast }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn current_counters_cold(&self) -> &Counters {
         if let Some(index) = Some(self.slot_index.get()).filter(|&index| index != usize::MAX) {
             // Inside a runtime-internal section the fast pointer is null, but
             // the slot is still this thread's.
