@@ -2,7 +2,7 @@
 //!
 //! # Buckets
 //!
-//! With scale `s`, the base is `2^(2^-s)`, and bucket `i` holds the values `v`
+//! With scale `s`, the base is `2^(2^-s)`, and bucket `i` contains the values `v`
 //! with `base^i < v <= base^(i+1)`: the lower bound is exclusive and the upper
 //! bound inclusive, as in the OTLP `ExponentialHistogramDataPoint`. Zero goes
 //! to a separate zero count. heapmeter uses scale [`SCALE`] = 3, so each
@@ -18,7 +18,7 @@ pub const SCALE: i32 = 3;
 
 const BUCKETS_PER_OCTAVE: i32 = 1 << SCALE;
 
-/// Returns the index of the bucket that holds `value`, which must be > 0.
+/// Returns the index of the bucket that contains `value`, which must be > 0.
 #[must_use]
 pub fn bucket_index(value: u64) -> i32 {
     if value.is_power_of_two() {
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn bucket_index_follows_documented_bounds() {
-        // (value, bucket): bucket i holds base^i < v <= base^(i+1), base = 2^(1/8).
+        // (value, bucket): bucket i contains base^i < v <= base^(i+1), base = 2^(1/8).
         let cases = [
             (1, -1),
             (2, 7),

@@ -21,7 +21,7 @@ pub struct Site {
     /// Set once the site is on the overflow list.
     listed: AtomicBool,
     /// One more than the position of the site's statistics in the
-    /// aggregator, or 0 before the aggregator first sees the site.
+    /// aggregator, or 0 before the aggregator first records a call of the site.
     aggregate_position: AtomicUsize,
     /// Next site on the overflow list.
     next: AtomicPtr<Site>,
@@ -29,7 +29,7 @@ pub struct Site {
 
 /// Sums of calls that could not be queued because the thread's ring was full
 /// or the thread was exiting. They keep counters exact; their per-call
-/// samples are missing from the histograms, and `calls` says how many.
+/// samples are missing from the histograms, and `calls` counts them.
 struct Overflow {
     calls: AtomicU64,
     inclusive: [AtomicU64; 4],
