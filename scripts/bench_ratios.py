@@ -183,7 +183,11 @@ class Table:
             detail = f"collect {format_ns(collect)} + encode {format_ns(encode)}"
         request_bytes = self.metrics.get(f"export/request_bytes/{count}")
         if request_bytes is not None:
-            detail += f", request {request_bytes / 1e6:.2f} MB ({request_bytes / count:.0f} B/function)"
+            detail += f", requests {request_bytes / 1e6:.2f} MB ({request_bytes / count:.0f} B/function)"
+        requests = self.metrics.get(f"export/requests/{count}")
+        largest = self.metrics.get(f"export/largest_request_bytes/{count}")
+        if requests is not None and largest is not None:
+            detail += f" in {requests:.0f}, the largest {largest / 1e6:.2f} MB"
         self.add(f"export of {count:,} functions", "", detail, format_ns(total),
                  f"≤ {MAX_EXPORT_SECONDS:g} s", total <= MAX_EXPORT_SECONDS * 1e9)
 

@@ -1,7 +1,8 @@
 //! Costs of many instrumented functions outside the hot path: the runtime
 //! memory each one takes once it has been called, and the time to collect
 //! 1,000 and 10,000 of them. For both counts the benchmark also times
-//! encoding them as the exporter's OTLP request and reports its size.
+//! encoding them as the exporter's OTLP requests of one export and reports
+//! their total size and number.
 //!
 //! The sites are made at run time and leaked, one per generated name. The
 //! runtime only ever receives a `&'static Site`, so a leaked site behaves like
@@ -94,10 +95,19 @@ fn report_memory(functions: &[FunctionStats]) {
     report_metric("memory/unsampled_calls", unsampled as f64, "calls");
 }
 
+/// Reports the size of one whole export of `count` functions, summed over
+/// its requests, and the number of requests.
 #[allow(clippy::cast_precision_loss, reason = "request sizes stay far below 2^52 bytes")]
-fn report_request_size(count: usize, request_bytes: usize) {
-    report_metric(&format!("export/request_bytes/{count}"), request_bytes as f64, "bytes");
-    report_metric(&format!("export/request_bytes_per_function/{count}"), request_bytes as f64 / count as f64, "bytes");
+fn report_request_size(count: usize, request_sizes: &[usize]) {
+    let export_bytes: usize = request_sizes.iter().sum();
+    report_metric(&format!("export/request_bytes/{count}"), export_bytes as f64, "bytes");
+    report_metric(&format!("export/request_bytes_per_function/{count}"), export_bytes as f64 / count as f64, "bytes");
+    report_metric(&format!("export/requests/{count}"), request_sizes.len() as f64, "requests");
+    report_metric(
+        &format!("export/largest_request_bytes/{count}"),
+        request_sizes.iter().copied().max().unwrap_or(0) as f64,
+        "bytes",
+    );
 }
 
 fn collect_and_encode(criterion: &mut Criterion) {
@@ -120,7 +130,7 @@ fn collect_and_encode(criterion: &mut Criterion) {
         group.bench_function(BenchmarkId::new("collect", count), |bencher| bencher.iter(heapmeter::snapshot));
 
         let encoder = RequestEncoder::new();
-        report_request_size(count, encoder.encode(&snapshot));
+        report_request_size(count, &encoder.encode(&snapshot));
         group.bench_function(BenchmarkId::new("encode", count), |bencher| {
             bencher.iter(|| encoder.encode(black_box(&snapshot)));
         });

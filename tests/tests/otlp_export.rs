@@ -462,6 +462,34 @@ fn delta_temporality_sends_differences() {
 }
 
 #[test]
+fn large_export_is_split_into_requests() {
+    // About 2.4 KB per function, so about 6 MB in one request: over the
+    // 4 MiB that rotel's tonic server accepts in one message by default.
+    const FUNCTIONS: usize = 2_500;
+    let collector = Collector::start();
+    let output = run_probe(&["many-functions", &FUNCTIONS.to_string()], &grpc_variables(&collector));
+    assert_eq!(reported(&stdout_of(&output), "shutdown"), "ok", "{}", stderr_of(&output));
+
+    let last = format!("generated::handler_{:05}", FUNCTIONS - 1);
+    let received = collector.wait_for_total("heapmeter.function.calls", &last, 3.0);
+    assert!(received.exports >= 2, "expected the export split into several requests, got {}", received.exports);
+    // The calls values the collector received for each function.
+    let mut calls: HashMap<&str, Vec<f64>> = HashMap::new();
+    for point in received.points.iter().filter(|point| point.metric == "heapmeter.function.calls") {
+        if let Some(function) = point.function() {
+            calls.entry(function).or_default().push(point.number("Value"));
+        }
+    }
+    for index in 0..FUNCTIONS {
+        let function = format!("generated::handler_{index:05}");
+        assert_eq!(calls.get(function.as_str()), Some(&vec![3.0]), "calls points of {function}");
+    }
+    assert_workload_values(&received);
+    let process_points = received.points.iter().filter(|point| point.metric == "heapmeter.process.heap.allocated").count();
+    assert_eq!(process_points, 1, "process metrics must be sent once, in the first request");
+}
+
+#[test]
 fn shutdown_without_collector_returns_promptly() {
     let closed_port = free_port();
     let started = Instant::now();

@@ -14,6 +14,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     ResourceMetrics, ScopeMetrics, Sum, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
 
 use super::config::{Config, Temporality, TemporalityPreference};
 use super::transport;
@@ -22,21 +23,56 @@ use crate::counters::Totals;
 use crate::histogram::{self, Histogram};
 use crate::metrics::{self, InstrumentKind, MetricDescriptor};
 
-/// The state of the last export that counts as delivered: delta points
-/// are differences from it.
+/// Largest encoded size of one export request, in bytes. An export whose
+/// functions do not fit is split into several requests.
+///
+/// gRPC servers built on grpc-go, the OpenTelemetry Collector among them,
+/// reject messages over 4 MiB by default (`defaultServerMaxReceiveMessageSize`
+/// in grpc-go's `server.go`), and tonic servers have the same 4 MiB default.
+/// 3 MiB leaves a quarter of that limit for what a collector adds, such as
+/// resource attributes, before it forwards the data to a server with the
+/// same limit. At about 2.6 KB per function, about 1,200 functions fit in
+/// 3 MiB.
+pub(crate) const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
+
+/// Bytes reserved for the length prefixes of the nested messages that
+/// contain the data points. A prefix is a varint of 1 to 5 bytes, so it grows
+/// by at most 4 bytes as points are added. There are 2 such messages per
+/// metric (`Metric` and its `Sum`, `Gauge` or `ExponentialHistogram`) plus
+/// `ResourceMetrics` and `ScopeMetrics`: 4 * (2 * 19 + 2) = 160 bytes, rounded up.
+const LENGTH_PREFIX_RESERVE: usize = 256;
+
+/// The delta baseline: for each function and for the process totals, the
+/// values and time of the last request that counted as delivered. Delta
+/// points are differences from it.
 #[derive(Clone, Debug)]
 pub(crate) struct Baseline {
-    time_nanos: u64,
-    /// Statistics of each function, keyed by the address of its site.
-    functions: HashMap<usize, FunctionStats>,
+    /// Keyed by the address of the function's site.
+    functions: HashMap<usize, FunctionBaseline>,
     process: Totals,
+    process_time_nanos: u64,
 }
 
-/// A request ready to send, and the baseline that replaces the current one
-/// once the request is delivered or given up.
+#[derive(Clone, Debug)]
+struct FunctionBaseline {
+    time_nanos: u64,
+    stats: FunctionStats,
+}
+
+/// One request of an export, ready to send, and the baseline entries that
+/// replace the current ones once the request is delivered or given up.
 pub(crate) struct Batch {
     pub(crate) request: ExportMetricsServiceRequest,
-    pub(crate) next_baseline: Baseline,
+    pub(crate) update: BaselineUpdate,
+}
+
+/// The part of the baseline that one request covers: the functions whose
+/// points it carries, and for the first request of an export also the
+/// process totals.
+pub(crate) struct BaselineUpdate {
+    time_nanos: u64,
+    functions: Vec<(usize, FunctionStats)>,
+    process: Option<Totals>,
 }
 
 /// Drains every thread's queue and copies the statistics, so that encoding
@@ -57,15 +93,20 @@ pub(crate) struct Encoder {
     /// Start time of cumulative series: when the process started.
     start_nanos: u64,
     baseline: Baseline,
+    /// Largest encoded size of one request, [`MAX_REQUEST_BYTES`] outside tests.
+    max_request_bytes: usize,
 }
 
-/// Figures of one metric for one function, cumulative or relative to the
-/// baseline as the metric's temporality requires.
-struct FunctionPoint<'a> {
-    current: &'a FunctionStats,
-    /// The function's statistics at the baseline, when they are subtracted.
-    earlier: Option<&'a FunctionStats>,
-    attributes: Vec<KeyValue>,
+/// The data points of one function, one per function metric, and their
+/// encoded size inside a request.
+struct FunctionPoints<'a> {
+    key: usize,
+    stats: &'a FunctionStats,
+    counters: [NumberDataPoint; COUNTERS.len()],
+    retained: NumberDataPoint,
+    histograms: [ExponentialHistogramDataPoint; HISTOGRAMS.len()],
+    peak: NumberDataPoint,
+    encoded_len: usize,
 }
 
 impl Encoder {
@@ -89,62 +130,162 @@ impl Encoder {
             schema_url: resource.schema_url().unwrap_or_default().to_owned(),
             temporality,
             start_nanos,
-            baseline: Baseline { time_nanos: start_nanos, functions: HashMap::new(), process: Totals::ZERO },
+            baseline: Baseline { functions: HashMap::new(), process: Totals::ZERO, process_time_nanos: start_nanos },
+            max_request_bytes: MAX_REQUEST_BYTES,
         }
     }
 
-    /// Moves the delta baseline to the state a batch was built from.
-    pub(crate) fn advance(&mut self, baseline: Baseline) {
-        self.baseline = baseline;
+    /// Moves the delta baseline of the functions, and of the process totals
+    /// when present, that a delivered or given-up request covered. The
+    /// baseline of every other function stays where it was, so its next
+    /// delta still starts there.
+    pub(crate) fn advance(&mut self, update: BaselineUpdate) {
+        let time_nanos = update.time_nanos;
+        for (key, stats) in update.functions {
+            self.baseline.functions.insert(key, FunctionBaseline { time_nanos, stats });
+        }
+        if let Some(process) = update.process {
+            self.baseline.process = process;
+            self.baseline.process_time_nanos = time_nanos;
+        }
     }
 
-    /// Builds the request for `snapshot`.
-    pub(crate) fn encode(&self, snapshot: &Snapshot) -> Batch {
+    /// Builds the requests of one export of `snapshot`: at least one, each
+    /// at most `max_request_bytes` long when encoded, with the same resource
+    /// and scope. The process metrics go in the first request, and every
+    /// function with points is in exactly one request.
+    ///
+    /// NOTE: a single function whose points alone exceed the bound still gets
+    /// a request of its own, which a collector may reject. At about 2.6 KB per
+    /// function that takes a function name of megabytes.
+    pub(crate) fn encode(&self, snapshot: &Snapshot) -> Vec<Batch> {
         let now_nanos = to_nanos(snapshot.taken_at);
         let function_temporality = self.temporality.for_kind(InstrumentKind::Counter);
-        let function_start = self.start_for(function_temporality);
 
-        let mut points = Vec::with_capacity(snapshot.functions.len());
+        let mut functions = Vec::with_capacity(snapshot.functions.len());
         for stats in &snapshot.functions {
+            let key = site_key(stats);
             let earlier = match function_temporality {
-                Temporality::Delta => self.baseline.functions.get(&site_key(stats)),
+                Temporality::Delta => self.baseline.functions.get(&key),
                 Temporality::Cumulative => None,
             };
-            let new_calls = stats.calls.wrapping_sub(earlier.map_or(0, |earlier| earlier.calls));
+            let new_calls = stats.calls.wrapping_sub(earlier.map_or(0, |earlier| earlier.stats.calls));
             if function_temporality == Temporality::Delta && new_calls == 0 {
                 continue;
             }
-            points.push(FunctionPoint { current: stats, earlier, attributes: function_attributes(stats) });
+            // A delta window starts at the last request of the function that
+            // was delivered or given up, or else when the process started.
+            let start_nanos = match function_temporality {
+                Temporality::Delta => earlier.map_or(self.start_nanos, |earlier| earlier.time_nanos),
+                Temporality::Cumulative => self.start_nanos,
+            };
+            functions.push(self.function_points(key, stats, earlier.map(|earlier| &earlier.stats), start_nanos, now_nanos));
+        }
+
+        let groups = self.group_by_size(functions, snapshot.process, now_nanos);
+        let mut batches = Vec::with_capacity(groups.len());
+        for (index, group) in groups.into_iter().enumerate() {
+            let process = (index == 0).then_some(snapshot.process);
+            batches.push(self.batch(group, process, now_nanos));
+        }
+        batches
+    }
+
+    fn function_points<'a>(
+        &self,
+        key: usize,
+        stats: &'a FunctionStats,
+        earlier: Option<&FunctionStats>,
+        start_nanos: u64,
+        now_nanos: u64,
+    ) -> FunctionPoints<'a> {
+        let attributes = function_attributes(stats);
+        let counters = COUNTERS.map(|(_, read)| {
+            let value = read(stats).wrapping_sub(earlier.map_or(0, read));
+            number_point(&attributes, start_nanos, now_nanos, clamp_to_i64(value))
+        });
+        // Retained bytes go up and down, so every preference keeps them cumulative.
+        let retained = number_point(&attributes, self.start_nanos, now_nanos, stats.retained());
+        let histograms = HISTOGRAMS
+            .map(|(_, read)| histogram_point(&attributes, start_nanos, now_nanos, read(stats), earlier.map(read)));
+        let peak = number_point(&attributes, 0, now_nanos, clamp_to_i64(stats.peak_max));
+
+        let encoded_len = counters.iter().map(data_point_field_len).sum::<usize>()
+            + data_point_field_len(&retained)
+            + histograms.iter().map(data_point_field_len).sum::<usize>()
+            + data_point_field_len(&peak);
+        FunctionPoints { key, stats, counters, retained, histograms, peak, encoded_len }
+    }
+
+    /// Splits `functions` into groups, in order, whose requests stay within
+    /// `max_request_bytes`. Returns at least one group, because the first
+    /// request carries the process metrics even when no function has points.
+    fn group_by_size<'a>(
+        &self,
+        functions: Vec<FunctionPoints<'a>>,
+        process: Totals,
+        now_nanos: u64,
+    ) -> Vec<Vec<FunctionPoints<'a>>> {
+        // The size of a request without function points, measured on an
+        // empty request, plus the room its length prefixes may grow by.
+        let first_budget = self.room_for_points(Some(process), now_nanos);
+        let later_budget = self.room_for_points(None, now_nanos);
+
+        let mut groups = Vec::new();
+        let mut group = Vec::new();
+        let mut group_len = 0;
+        let mut budget = first_budget;
+        for function in functions {
+            if !group.is_empty() && group_len + function.encoded_len > budget {
+                groups.push(std::mem::take(&mut group));
+                group_len = 0;
+                budget = later_budget;
+            }
+            group_len += function.encoded_len;
+            group.push(function);
+        }
+        if !group.is_empty() || groups.is_empty() {
+            groups.push(group);
+        }
+        groups
+    }
+
+    /// Returns the bytes left for function points in a request that carries
+    /// `process` metrics, or none.
+    fn room_for_points(&self, process: Option<Totals>, now_nanos: u64) -> usize {
+        let empty = self.batch(Vec::new(), process, now_nanos).request.encoded_len();
+        self.max_request_bytes.saturating_sub(empty + LENGTH_PREFIX_RESERVE)
+    }
+
+    /// Builds the request that carries the points of `functions`, and the
+    /// process metrics when `process` is given.
+    fn batch(&self, functions: Vec<FunctionPoints<'_>>, process: Option<Totals>, now_nanos: u64) -> Batch {
+        let function_temporality = self.temporality.for_kind(InstrumentKind::Counter);
+        let mut counters: [Vec<NumberDataPoint>; COUNTERS.len()] = Default::default();
+        let mut retained = Vec::with_capacity(functions.len());
+        let mut histograms: [Vec<ExponentialHistogramDataPoint>; HISTOGRAMS.len()] = Default::default();
+        let mut peaks = Vec::with_capacity(functions.len());
+        let mut covered = Vec::with_capacity(functions.len());
+        for function in functions {
+            for (points, point) in counters.iter_mut().zip(function.counters) {
+                points.push(point);
+            }
+            retained.push(function.retained);
+            for (points, point) in histograms.iter_mut().zip(function.histograms) {
+                points.push(point);
+            }
+            peaks.push(function.peak);
+            covered.push((function.key, function.stats.clone()));
         }
 
         let mut metrics_out = Vec::with_capacity(metrics::ALL.len());
-        for (descriptor, read) in COUNTERS {
+        for ((descriptor, _), data_points) in COUNTERS.iter().zip(counters) {
             let temporality = self.temporality.for_kind(descriptor.kind);
-            let data_points = points
-                .iter()
-                .map(|point| {
-                    let value = read(point.current).wrapping_sub(point.earlier.map_or(0, read));
-                    number_point(&point.attributes, function_start, now_nanos, clamp_to_i64(value))
-                })
-                .collect();
-            metrics_out.push(sum_metric(descriptor, temporality, true, data_points));
+            metrics_out.push(sum_metric(*descriptor, temporality, true, data_points));
         }
-
-        // Retained bytes go up and down, so every preference keeps them cumulative.
-        let retained = points
-            .iter()
-            .map(|point| number_point(&point.attributes, self.start_nanos, now_nanos, point.current.retained()))
-            .collect();
         metrics_out.push(sum_metric(metrics::FUNCTION_RETAINED, Temporality::Cumulative, false, retained));
-
-        for (descriptor, read) in HISTOGRAMS {
+        for ((descriptor, _), data_points) in HISTOGRAMS.iter().zip(histograms) {
             let temporality = self.temporality.for_kind(descriptor.kind);
-            let data_points = points
-                .iter()
-                .map(|point| {
-                    histogram_point(&point.attributes, function_start, now_nanos, read(point.current), point.earlier.map(read))
-                })
-                .collect();
             metrics_out.push(Metric {
                 name: descriptor.name.to_owned(),
                 description: descriptor.description.to_owned(),
@@ -156,14 +297,10 @@ impl Encoder {
                 ..Default::default()
             });
         }
-
-        let peaks = points
-            .iter()
-            .map(|point| number_point(&point.attributes, 0, now_nanos, clamp_to_i64(point.current.peak_max)))
-            .collect();
         metrics_out.push(gauge_metric(metrics::FUNCTION_PEAK_MAX, peaks));
-
-        self.push_process_metrics(&mut metrics_out, snapshot.process, now_nanos);
+        if let Some(process) = process {
+            self.push_process_metrics(&mut metrics_out, process, now_nanos);
+        }
 
         let request = ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
@@ -180,18 +317,17 @@ impl Encoder {
                 schema_url: self.schema_url.clone(),
             }],
         };
-        let next_baseline = Baseline {
-            time_nanos: now_nanos,
-            functions: snapshot.functions.iter().map(|stats| (site_key(stats), stats.clone())).collect(),
-            process: snapshot.process,
-        };
-        Batch { request, next_baseline }
+        // With cumulative temporality the function baseline is never read.
+        if function_temporality == Temporality::Cumulative {
+            covered.clear();
+        }
+        Batch { request, update: BaselineUpdate { time_nanos: now_nanos, functions: covered, process } }
     }
 
     fn push_process_metrics(&self, metrics_out: &mut Vec<Metric>, process: Totals, now_nanos: u64) {
         let temporality = self.temporality.for_kind(InstrumentKind::ObservableCounter);
         let (start, earlier) = match temporality {
-            Temporality::Delta => (self.baseline.time_nanos, self.baseline.process),
+            Temporality::Delta => (self.baseline.process_time_nanos, self.baseline.process),
             Temporality::Cumulative => (self.start_nanos, Totals::ZERO),
         };
         let change = process.since(earlier);
@@ -205,13 +341,14 @@ impl Encoder {
         let live = number_point(&[], 0, now_nanos, process.net());
         metrics_out.push(gauge_metric(metrics::PROCESS_HEAP_LIVE, vec![live]));
     }
+}
 
-    fn start_for(&self, temporality: Temporality) -> u64 {
-        match temporality {
-            Temporality::Delta => self.baseline.time_nanos,
-            Temporality::Cumulative => self.start_nanos,
-        }
-    }
+/// Returns the encoded size of `point` as an element of the `data_points`
+/// field (field number 1) of its metric: a one-byte key, the length prefix
+/// and the message.
+fn data_point_field_len(point: &impl Message) -> usize {
+    let len = point.encoded_len();
+    1 + prost::length_delimiter_len(len) + len
 }
 
 /// Encodes snapshots exactly as the OTLP exporter does, so that benchmarks
@@ -230,9 +367,10 @@ impl RequestEncoder {
         crate::thread::untracked(|| RequestEncoder { encoder: Encoder::for_config(&Config::default()) })
     }
 
-    /// Builds the `ExportMetricsServiceRequest` of the first export for
-    /// `snapshot`, serializes it as the HTTP/protobuf transport does and
-    /// returns the size of the serialized request in bytes.
+    /// Builds the `ExportMetricsServiceRequest`s of the first export for
+    /// `snapshot`, serializes each as the HTTP/protobuf transport does and
+    /// returns their sizes in bytes, in sending order. Each size is at most
+    /// [`MAX_REQUEST_BYTES`] (3 MiB).
     ///
     /// Every call encodes every function in `snapshot`, because the
     /// temporality is cumulative and the baseline never advances. As on the
@@ -240,8 +378,10 @@ impl RequestEncoder {
     /// count in [`crate::runtime_totals`], never in process totals or in a
     /// function.
     #[must_use]
-    pub fn encode(&self, snapshot: &Snapshot) -> usize {
-        crate::thread::untracked(|| transport::http_body(&self.encoder.encode(snapshot).request).len())
+    pub fn encode(&self, snapshot: &Snapshot) -> Vec<usize> {
+        crate::thread::untracked(|| {
+            self.encoder.encode(snapshot).iter().map(|batch| transport::http_body(&batch.request).len()).collect()
+        })
     }
 }
 
@@ -460,6 +600,7 @@ fn linux_process_start_time() -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::Site;
 
     #[test]
     fn process_start_is_recent_past() {
@@ -480,6 +621,194 @@ mod tests {
         };
         assert_eq!(find("service.name"), Some(AnyValue { value: Some(any_value::Value::StringValue("checkout".to_owned())) }));
         assert_eq!(find("replicas"), Some(AnyValue { value: Some(any_value::Value::IntValue(3)) }));
+    }
+
+    /// Makes `count` functions named `{module}::handler_{index}`, calls each
+    /// `calls` times and returns a snapshot of only those functions.
+    fn snapshot_of_new_functions(module: &'static str, sites: &[&'static Site], calls: u64) -> Snapshot {
+        for site in sites {
+            for _ in 0..calls {
+                let _call = crate::Guard::enter(site);
+                std::hint::black_box(vec![0_u8; 100]);
+            }
+        }
+        let mut snapshot = crate::snapshot();
+        snapshot.functions.retain(|stats| stats.site().module_path() == module);
+        snapshot
+    }
+
+    fn leak_sites(module: &'static str, count: usize) -> Vec<&'static Site> {
+        (0..count)
+            .map(|index| {
+                let name: &'static str = Box::leak(format!("handler_{index:05}").into_boxed_str());
+                let site: &'static Site = Box::leak(Box::new(Site::new(name, module, "src/generated.rs", 7)));
+                site
+            })
+            .collect()
+    }
+
+    fn test_encoder(temporality: TemporalityPreference, max_request_bytes: usize) -> Encoder {
+        let resource = opentelemetry_sdk::Resource::builder_empty().with_service_name("split-test").build();
+        let mut encoder = Encoder::new(&resource, temporality);
+        encoder.max_request_bytes = max_request_bytes;
+        encoder
+    }
+
+    fn metrics_of(request: &ExportMetricsServiceRequest) -> &[Metric] {
+        request
+            .resource_metrics
+            .first()
+            .and_then(|resource_metrics| resource_metrics.scope_metrics.first())
+            .map_or(&[], |scope_metrics| scope_metrics.metrics.as_slice())
+    }
+
+    fn function_name(attributes: &[KeyValue]) -> Option<String> {
+        attributes.iter().find(|attribute| attribute.key == metrics::ATTRIBUTE_FUNCTION_NAME).and_then(|attribute| {
+            match attribute.value.as_ref()?.value.as_ref()? {
+                any_value::Value::StringValue(name) => Some(name.clone()),
+                _ => None,
+            }
+        })
+    }
+
+    /// The function names of every data point of `metric`, in order.
+    fn point_functions(metric: &Metric) -> Vec<String> {
+        let attributes: Vec<&[KeyValue]> = match &metric.data {
+            Some(Data::Sum(sum)) => sum.data_points.iter().map(|point| point.attributes.as_slice()).collect(),
+            Some(Data::Gauge(gauge)) => gauge.data_points.iter().map(|point| point.attributes.as_slice()).collect(),
+            Some(Data::ExponentialHistogram(histogram)) => {
+                histogram.data_points.iter().map(|point| point.attributes.as_slice()).collect()
+            }
+            _ => Vec::new(),
+        };
+        attributes.into_iter().filter_map(function_name).collect()
+    }
+
+    /// Finds the `heapmeter.function.calls` point of `function` in `requests`.
+    fn calls_point(requests: &[Batch], function: &str) -> Option<NumberDataPoint> {
+        requests
+            .iter()
+            .flat_map(|batch| metrics_of(&batch.request))
+            .filter(|metric| metric.name == metrics::FUNCTION_CALLS.name)
+            .filter_map(|metric| match &metric.data {
+                Some(Data::Sum(sum)) => Some(sum.data_points.iter()),
+                _ => None,
+            })
+            .flatten()
+            .find(|point| function_name(&point.attributes).as_deref() == Some(function))
+            .cloned()
+    }
+
+    fn int_value(point: &NumberDataPoint) -> Option<i64> {
+        match point.value {
+            Some(number_data_point::Value::AsInt(value)) => Some(value),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn large_export_splits_under_bound() {
+        const MODULE: &str = "split_test_large";
+        const FUNCTIONS: usize = 3_000;
+        let sites = leak_sites(MODULE, FUNCTIONS);
+        let snapshot = snapshot_of_new_functions(MODULE, &sites, 2);
+        assert_eq!(snapshot.functions.len(), FUNCTIONS);
+
+        let encoder = test_encoder(TemporalityPreference::Cumulative, MAX_REQUEST_BYTES);
+        let batches = encoder.encode(&snapshot);
+        let total_bytes: usize = batches.iter().map(|batch| batch.request.encoded_len()).sum();
+        assert!(total_bytes > MAX_REQUEST_BYTES, "the snapshot must need several requests, but encodes to {total_bytes} bytes");
+        assert!(batches.len() >= 2, "{} requests for {total_bytes} bytes", batches.len());
+
+        let first = &batches[0].request.resource_metrics[0];
+        let function_metric_names: Vec<&str> = metrics_of(&batches[0].request)
+            .iter()
+            .map(|metric| metric.name.as_str())
+            .filter(|name| name.starts_with("heapmeter.function."))
+            .collect();
+        assert_eq!(function_metric_names.len(), 16);
+
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        for (index, batch) in batches.iter().enumerate() {
+            let size = batch.request.encoded_len();
+            assert!(size <= MAX_REQUEST_BYTES, "request {index} is {size} bytes");
+            assert_eq!(transport::http_body(&batch.request).len(), size, "request {index}");
+            assert_eq!(batch.request.resource_metrics.len(), 1, "request {index}");
+            let resource_metrics = &batch.request.resource_metrics[0];
+            assert_eq!(resource_metrics.resource, first.resource, "request {index}");
+            assert_eq!(resource_metrics.schema_url, first.schema_url, "request {index}");
+            assert_eq!(resource_metrics.scope_metrics.len(), 1, "request {index}");
+            assert_eq!(resource_metrics.scope_metrics[0].scope, first.scope_metrics[0].scope, "request {index}");
+
+            let process_metrics =
+                metrics_of(&batch.request).iter().filter(|metric| metric.name.starts_with("heapmeter.process.")).count();
+            assert_eq!(process_metrics, if index == 0 { 3 } else { 0 }, "process metrics in request {index}");
+
+            for metric in metrics_of(&batch.request) {
+                for function in point_functions(metric) {
+                    *seen.entry((metric.name.clone(), function)).or_default() += 1;
+                }
+            }
+        }
+        for stats in &snapshot.functions {
+            for metric in &function_metric_names {
+                let count = seen.get(&((*metric).to_owned(), stats.name.clone())).copied().unwrap_or(0);
+                assert_eq!(count, 1, "{metric} points of {}", stats.name);
+            }
+        }
+        assert_eq!(seen.len(), FUNCTIONS * function_metric_names.len());
+    }
+
+    #[test]
+    fn empty_export_is_one_request() {
+        let encoder = test_encoder(TemporalityPreference::Cumulative, MAX_REQUEST_BYTES);
+        let snapshot = Snapshot { functions: Vec::new(), process: Totals::ZERO, taken_at: SystemTime::now() };
+        let batches = encoder.encode(&snapshot);
+        assert_eq!(batches.len(), 1);
+        let process_metrics =
+            metrics_of(&batches[0].request).iter().filter(|metric| metric.name.starts_with("heapmeter.process.")).count();
+        assert_eq!(process_metrics, 3);
+    }
+
+    #[test]
+    fn delta_baseline_moves_per_request() {
+        const MODULE: &str = "split_test_delta";
+        let sites = leak_sites(MODULE, 60);
+        let first_snapshot = snapshot_of_new_functions(MODULE, &sites, 1);
+        // Small requests, so that 60 functions need several.
+        let mut encoder = test_encoder(TemporalityPreference::Delta, 32 * 1024);
+        let first_export = encoder.encode(&first_snapshot);
+        assert!(first_export.len() >= 3, "{} requests", first_export.len());
+
+        // The second request fails and will be retried. The others are delivered.
+        let failed: Vec<String> = metrics_of(&first_export[1].request)
+            .iter()
+            .find(|metric| metric.name == metrics::FUNCTION_CALLS.name)
+            .map(point_functions)
+            .unwrap_or_default();
+        assert!(!failed.is_empty());
+        let first_nanos = to_nanos(first_snapshot.taken_at);
+        for (index, batch) in first_export.into_iter().enumerate() {
+            if index != 1 {
+                encoder.advance(batch.update);
+            }
+        }
+        assert_eq!(encoder.baseline.process_time_nanos, first_nanos);
+
+        let second_snapshot = snapshot_of_new_functions(MODULE, &sites, 1);
+        let second_export = encoder.encode(&second_snapshot);
+        for stats in &second_snapshot.functions {
+            let point = calls_point(&second_export, &stats.name);
+            let Some(point) = point else { panic!("no calls point for {}", stats.name) };
+            if failed.contains(&stats.name) {
+                // Both windows, from the process start, because none was delivered.
+                assert_eq!(int_value(&point), Some(2), "{}", stats.name);
+                assert_eq!(point.start_time_unix_nano, encoder.start_nanos, "{}", stats.name);
+            } else {
+                assert_eq!(int_value(&point), Some(1), "{}", stats.name);
+                assert_eq!(point.start_time_unix_nano, first_nanos, "{}", stats.name);
+            }
+        }
     }
 
     #[test]

@@ -61,15 +61,19 @@ static EXPORTING: AtomicBool = AtomicBool::new(false);
 /// # Failures
 ///
 /// An unreachable collector never fails `init` or the program. Each export
-/// request has [`Config::export_timeout`]. A transient failure is tried again
-/// after 1 s, 2 s, 4 s and so on, up to [`Config::max_retries`] times, then the
-/// data of that window is dropped. Rejected requests are dropped at once.
-/// A request that timed out may still have arrived, so its retry can
-/// deliver the same delta twice, as with any OTLP exporter.
-/// Failures are logged with `tracing` at most once a minute, with the count
-/// of failures left out, and a line is logged when export recovers. Memory
-/// stays bounded: the thread keeps one copy of the statistics as the delta
-/// baseline and builds one request at a time.
+/// is split into requests of at most 3 MiB, under the 4 MiB that gRPC
+/// servers accept by default, and the first also carries the process metrics.
+/// Each request has [`Config::export_timeout`]. A transient failure is tried
+/// again after 1 s, 2 s, 4 s and so on, up to [`Config::max_retries`] times,
+/// then the data of that request is dropped. Rejected requests are dropped
+/// at once. The delta baseline of a function moves only when the request
+/// that carries it is delivered or dropped, so a failed request never loses
+/// or repeats the deltas of the others. A request that timed out may still
+/// have arrived, so its retry can deliver the same delta twice, as with any
+/// OTLP exporter. Failures are logged with `tracing` at most once a minute,
+/// with the count of failures left out, and a line is logged when export
+/// recovers. Memory stays bounded: the thread keeps one copy of the
+/// statistics as the delta baseline and the requests of one export.
 ///
 /// # Errors
 ///

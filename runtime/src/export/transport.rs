@@ -109,13 +109,13 @@ impl Transport {
     /// Sends one request, giving up after `timeout`.
     pub(crate) async fn send(
         &mut self,
-        request: ExportMetricsServiceRequest,
+        request: &ExportMetricsServiceRequest,
         timeout: Duration,
     ) -> Result<Delivered, SendError> {
         let sending = async {
             match self {
                 Transport::Grpc { client, metadata } => send_grpc(client, metadata, request).await,
-                Transport::Http { client, uri, headers } => send_http(client, uri, headers, &request).await,
+                Transport::Http { client, uri, headers } => send_http(client, uri, headers, request).await,
             }
         };
         match tokio::time::timeout(timeout, sending).await {
@@ -128,9 +128,10 @@ impl Transport {
 async fn send_grpc(
     client: &mut MetricsServiceClient<Channel>,
     metadata: &MetadataMap,
-    request: ExportMetricsServiceRequest,
+    request: &ExportMetricsServiceRequest,
 ) -> Result<Delivered, SendError> {
-    let mut grpc_request = tonic::Request::new(request);
+    // tonic takes the message by value, and a retry sends the same request again.
+    let mut grpc_request = tonic::Request::new(request.clone());
     *grpc_request.metadata_mut() = metadata.clone();
     match client.export(grpc_request).await {
         Ok(response) => Ok(Delivered::from_partial_success(response.into_inner().partial_success)),

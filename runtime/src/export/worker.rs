@@ -5,12 +5,14 @@
 //! on the application's runtime or on whether it has one. Commands arrive
 //! on a tokio channel, whose sender works from any thread without a runtime.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::config::Protocol;
-use super::encode::{self, Encoder};
+use super::encode::{self, Batch, Encoder};
 use super::transport::{Delivered, SendError, Transport};
 
 /// Messages from the [`super::Handle`] to the export thread.
@@ -114,6 +116,17 @@ impl Exporter {
         }
     }
 
+    /// Exports every `export_interval` until a command arrives or every
+    /// handle is gone.
+    ///
+    /// An export is one snapshot split into requests that are sent one at a
+    /// time. The delta baseline of the functions in a request, and of the
+    /// process totals for the first request, moves only when that request is
+    /// delivered or given up. A request that fails and will be retried, and
+    /// the requests after it, keep their baselines. So no delta is sent twice
+    /// or lost when some requests of an export fail. The one exception is a
+    /// request that timed out on the client but arrived anyway, because its
+    /// retry delivers its delta twice.
     async fn export_periodically(
         &mut self,
         transport: &mut Transport,
@@ -123,54 +136,67 @@ impl Exporter {
         let mut next_tick = Instant::now() + self.export_interval;
         let mut next_attempt = next_tick;
         let mut failed_attempts: u32 = 0;
+        // Requests of the current export not yet delivered or given up, in
+        // sending order. A retry sends the first of them again.
+        let mut pending: VecDeque<Batch> = VecDeque::new();
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(next_attempt.into()) => {}
                 command = commands.recv() => return stop_for(command),
             }
             let now = Instant::now();
+            let tick_due = next_tick <= now;
             while next_tick <= now {
                 next_tick += self.export_interval;
             }
+            // A new export replaces the requests left from the last one.
+            // Their baselines never moved, so the new snapshot carries their data.
+            if tick_due || pending.is_empty() {
+                pending = self.encoder.encode(&encode::collect()).into();
+            }
 
-            let batch = self.encoder.encode(&encode::collect());
-            let sending = transport.send(batch.request, self.export_timeout);
-            tokio::pin!(sending);
-            let result = tokio::select! {
-                result = &mut sending => result,
-                command = commands.recv() => {
-                    let stop = stop_for(command);
-                    // Let the request in flight finish, within the shutdown
-                    // deadline: abandoning it could deliver it anyway, and
-                    // the final export would then send its delta twice.
-                    if let Stop::Shutdown { deadline, .. } = &stop
-                        && let Ok(Ok(_)) = tokio::time::timeout_at((*deadline).into(), &mut sending).await
-                    {
-                        self.encoder.advance(batch.next_baseline);
+            next_attempt = next_tick;
+            while let Some(batch) = pending.pop_front() {
+                let result = {
+                    let sending = transport.send(&batch.request, self.export_timeout);
+                    tokio::pin!(sending);
+                    tokio::select! {
+                        result = &mut sending => result,
+                        command = commands.recv() => {
+                            let stop = stop_for(command);
+                            // Let the request in flight finish, within the shutdown
+                            // deadline: abandoning it could deliver it anyway, and
+                            // the final export would then send its delta twice.
+                            if let Stop::Shutdown { deadline, .. } = &stop
+                                && let Ok(Ok(_)) = tokio::time::timeout_at((*deadline).into(), &mut sending).await
+                            {
+                                self.encoder.advance(batch.update);
+                            }
+                            return stop;
+                        }
                     }
-                    return stop;
-                }
-            };
-            match result {
-                Ok(delivered) => {
-                    self.encoder.advance(batch.next_baseline);
-                    log_partial_success(&self.url, &delivered);
-                    log.succeeded(&self.url);
-                    failed_attempts = 0;
-                    next_attempt = next_tick;
-                }
-                Err(error) => {
-                    failed_attempts += 1;
-                    let retry = matches!(error, SendError::Transient(_)) && failed_attempts <= self.max_retries;
-                    log.failed(&self.url, &error, retry);
-                    if retry {
-                        next_attempt = next_tick.min(Instant::now() + self.retry_delay(failed_attempts));
-                    } else {
-                        // Give the data of this window up: with delta
-                        // temporality the next export starts after it.
-                        self.encoder.advance(batch.next_baseline);
+                };
+                match result {
+                    Ok(delivered) => {
+                        self.encoder.advance(batch.update);
+                        log_partial_success(&self.url, &delivered);
+                        log.succeeded(&self.url);
                         failed_attempts = 0;
-                        next_attempt = next_tick;
+                    }
+                    Err(error) => {
+                        failed_attempts += 1;
+                        let retry = matches!(error, SendError::Transient(_)) && failed_attempts <= self.max_retries;
+                        log.failed(&self.url, &error, retry);
+                        if retry {
+                            pending.push_front(batch);
+                            next_attempt = next_tick.min(Instant::now() + self.retry_delay(failed_attempts));
+                            break;
+                        }
+                        // Give up the data of this request. With delta
+                        // temporality the next export of its functions starts
+                        // after it. The remaining requests are still sent.
+                        self.encoder.advance(batch.update);
+                        failed_attempts = 0;
                     }
                 }
             }
@@ -182,9 +208,44 @@ impl Exporter {
         FIRST_RETRY_DELAY.saturating_mul(factor).min(self.export_interval)
     }
 
-    /// Exports once more before shutdown, trying transient failures again
-    /// until `deadline`.
+    /// Exports once more before shutdown: sends every request of one
+    /// snapshot in order, trying transient failures of each again until
+    /// `deadline`. A failed request does not stop the ones after it.
     async fn export_final(&mut self, transport: &mut Transport, log: &mut FailureLog, deadline: Instant) -> Result<(), String> {
+        let batches = self.encoder.encode(&encode::collect());
+        let requests = batches.len();
+        let mut failed: usize = 0;
+        let mut first_error = None;
+        for batch in batches {
+            match self.send_final(transport, &batch.request, deadline).await {
+                Ok(delivered) => {
+                    self.encoder.advance(batch.update);
+                    log_partial_success(&self.url, &delivered);
+                    log.succeeded(&self.url);
+                }
+                Err(error) => {
+                    failed += 1;
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        let Some(error) = first_error else { return Ok(()) };
+        tracing::warn!(endpoint = %self.url, %error, failed, requests, "heapmeter final metrics export failed");
+        if requests == 1 {
+            Err(error)
+        } else {
+            Err(format!("{failed} of {requests} requests failed, the first with: {error}"))
+        }
+    }
+
+    /// Sends one request of the final export, trying transient failures
+    /// again until `deadline` or until `max_retries` retries were made.
+    async fn send_final(
+        &self,
+        transport: &mut Transport,
+        request: &ExportMetricsServiceRequest,
+        deadline: Instant,
+    ) -> Result<Delivered, String> {
         let mut attempts: u32 = 0;
         loop {
             attempts += 1;
@@ -192,20 +253,13 @@ impl Exporter {
             if remaining.is_zero() {
                 return Err("the shutdown timeout passed before the final export finished".to_owned());
             }
-            let batch = self.encoder.encode(&encode::collect());
-            match transport.send(batch.request, remaining.min(self.export_timeout)).await {
-                Ok(delivered) => {
-                    self.encoder.advance(batch.next_baseline);
-                    log_partial_success(&self.url, &delivered);
-                    log.succeeded(&self.url);
-                    return Ok(());
-                }
+            match transport.send(request, remaining.min(self.export_timeout)).await {
+                Ok(delivered) => return Ok(delivered),
                 Err(error) => {
                     let retry = matches!(error, SendError::Transient(_))
                         && attempts <= self.max_retries
                         && Instant::now() + FINAL_RETRY_DELAY < deadline;
                     if !retry {
-                        tracing::warn!(endpoint = %self.url, %error, attempts, "heapmeter final metrics export failed");
                         return Err(error.to_string());
                     }
                     tokio::time::sleep(FINAL_RETRY_DELAY).await;
