@@ -15,6 +15,15 @@ use super::config::Protocol;
 use super::encode::{self, Batch, Encoder};
 use super::transport::{Delivered, SendError, Transport};
 
+
+/// What to do about an export that failed to reach the collector.
+const UNREACHABLE_HELP: &str = "check that an OTLP collector listens at the endpoint, \
+     or set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL) to one that does";
+
+/// What to do about an export the collector rejected.
+const REJECTED_HELP: &str = "the collector rejected the request: check its log, \
+     and the headers it requires (OTEL_EXPORTER_OTLP_HEADERS)";
+
 /// Messages from the [`super::Handle`] to the export thread.
 pub(crate) enum Command {
     /// Export once more, reply, and stop. The final export gives up at
@@ -59,14 +68,15 @@ impl FailureLog {
             self.suppressed += 1;
             return;
         }
-        let kind = match error {
-            SendError::Transient(_) => "transient",
-            SendError::Rejected(_) => "rejected",
+        let (kind, help) = match error {
+            SendError::Transient(_) => ("transient", UNREACHABLE_HELP),
+            SendError::Rejected(_) => ("rejected", REJECTED_HELP),
         };
         tracing::warn!(
             endpoint = url,
             error = %error,
             kind,
+            help,
             will_retry,
             suppressed = self.suppressed,
             "heapmeter metrics export failed"
@@ -230,7 +240,14 @@ impl Exporter {
             }
         }
         let Some(error) = first_error else { return Ok(()) };
-        tracing::warn!(endpoint = %self.url, %error, failed, requests, "heapmeter final metrics export failed");
+        tracing::warn!(
+            endpoint = %self.url,
+            %error,
+            failed,
+            requests,
+            help = UNREACHABLE_HELP,
+            "heapmeter final metrics export failed"
+        );
         if requests == 1 {
             Err(error)
         } else {
