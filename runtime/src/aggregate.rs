@@ -190,7 +190,13 @@ impl Aggregator {
         site::for_each_overflowed(|site| {
             let reading = site.read_overflow();
             let key = core::ptr::from_ref(site).addr();
+            // A producer adds a call's sums before its count, so a reading can
+            // hold sums whose count comes later. Every changed reading is
+            // applied, even with no new count, so each sum is counted once.
             let last = self.overflow_read.insert(key, reading).unwrap_or_default();
+            if reading == last {
+                return;
+            }
             let delta = OverflowReading {
                 calls: reading.calls.wrapping_sub(last.calls),
                 inclusive: reading.inclusive.since(last.inclusive),
@@ -198,9 +204,7 @@ impl Aggregator {
                 peak_max: reading.peak_max,
                 exclusive_peak_max: reading.exclusive_peak_max,
             };
-            if delta.calls > 0
-                && let Some(stats) = self.function_mut(site)
-            {
+            if let Some(stats) = self.function_mut(site) {
                 stats.add_overflow(&delta);
             }
         });
@@ -220,15 +224,18 @@ fn aggregator() -> MutexGuard<'static, Aggregator> {
 /// The work is never charged to an instrumented function that calls this.
 #[must_use]
 pub fn snapshot() -> Snapshot {
-    thread::untracked(|| {
+    let aggregator = thread::untracked(|| {
         let mut aggregator = aggregator();
         aggregator.drain();
-        Snapshot {
-            functions: aggregator.functions.clone(),
-            process: counters::process_totals(),
-            taken_at: SystemTime::now(),
-        }
-    })
+        aggregator
+    });
+    // The copy is the caller's memory, which the caller frees with tracking
+    // on, so it is allocated with tracking on too.
+    Snapshot {
+        functions: aggregator.functions.clone(),
+        process: counters::process_totals(),
+        taken_at: SystemTime::now(),
+    }
 }
 
 /// Drains every thread's queue into the aggregate, then calls `read` with all
@@ -247,6 +254,7 @@ static DRAIN_THREAD: OnceLock<Option<Thread>> = OnceLock::new();
 /// Starts the background thread that drains the rings, once per process.
 /// Called from a runtime-internal section.
 pub(crate) fn start_background_drain() {
+    let mut spawn_error = None;
     DRAIN_THREAD.get_or_init(|| {
         // The caller waits until the thread runs, so the standard library's
         // allocations for starting it are over before instrumented code
@@ -269,15 +277,20 @@ pub(crate) fn start_background_drain() {
                 Some(handle.thread().clone())
             }
             Err(error) => {
-                tracing::error!(
-                    %error,
-                    "heapmeter could not start its drain thread; calls are still counted, \
-                     but per-call histograms only fill when a snapshot or export runs"
-                );
+                spawn_error = Some(error);
                 None
             }
         }
     });
+    // Logged after the initialisation returns: a subscriber that runs
+    // instrumented code would otherwise reenter it and deadlock.
+    if let Some(error) = spawn_error {
+        tracing::error!(
+            %error,
+            "heapmeter could not start its drain thread; calls are still counted, \
+             but per-call histograms only fill when a snapshot or export runs"
+        );
+    }
 }
 
 /// Wakes the background drain thread early. Called by a producer whose ring

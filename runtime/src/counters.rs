@@ -214,6 +214,12 @@ pub(crate) fn claim_slot() -> Option<usize> {
 }
 
 /// Finds a slot whose owner thread no longer exists and makes `me` its owner.
+///
+/// NOTE: if the kernel gives the dead owner's id to a new thread that takes
+/// the same slot between the liveness check and the compare-and-swap, two
+/// threads write one slot and some counts are lost. The same holds for a
+/// slot inherited across `fork`. An owner word with a generation next to the
+/// thread id would close both windows.
 fn take_over_exited_slot(me: i32) -> Option<usize> {
     if me == 0 {
         return None;

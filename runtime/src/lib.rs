@@ -89,7 +89,8 @@ pub mod __private {
 /// ```
 ///
 /// The name is reported as given. The region ends when the returned guard
-/// drops, so bind it to a named variable (`_region`, not `_`). With the `off`
+/// drops, so bind it to a named variable (`_region`, not `_`). Do not hold
+/// the guard across an `.await`; use [`instrument!`] for `async` code. With the `off`
 /// feature the macro returns [`Disabled`] and measures nothing.
 #[cfg(not(feature = "off"))]
 #[macro_export]

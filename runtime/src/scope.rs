@@ -121,7 +121,14 @@ impl OpenScope {
 /// The attribute creates one at the top of each instrumented function; for
 /// any other region use [`crate::scope!`]. Guards must drop in the reverse
 /// order of creation on the thread that created them, which holds for a guard
-/// bound to a local variable. A guard is neither `Send` nor `Sync`.
+/// bound to a local variable of synchronous code. A guard is neither `Send`
+/// nor `Sync`.
+///
+/// Do not hold a guard across an `.await`: whatever the executor runs on the
+/// thread while the future waits would be charged to the region, and the
+/// frames of the calls around it get mixed up. Measure `async` code with
+/// [`crate::instrument!`] or the attribute instead, which measure poll by
+/// poll.
 #[must_use = "the region ends when the guard drops, so bind it to a variable"]
 pub struct Guard {
     site: &'static Site,

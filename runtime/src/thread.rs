@@ -161,7 +161,12 @@ impl ThreadState {
             return None;
         };
         self.slot_index.set(index);
-        self.fast_counters.set(counters);
+        // Inside a runtime-internal section the fast path stays off, so the
+        // section's allocations keep going to the runtime's counters;
+        // `end_untracked` turns it on.
+        if self.untracked_depth.get() == 0 {
+            self.fast_counters.set(counters);
+        }
         // A reused slot starts at its previous owner's values, so the running
         // peak starts from there too.
         self.segment_peak.set(counters.live());
@@ -188,9 +193,10 @@ impl ThreadState {
             // the slot is still this thread's.
             return counters::slot(index).unwrap_or(&self.fallback.counters);
         }
-        if self.untracked_depth.get() == 0
-            && let Some(counters) = self.claim()
-        {
+        // Claiming never allocates, so it is fine inside a runtime-internal
+        // section too, and a call opened there must read the same block it
+        // will read when it closes.
+        if let Some(counters) = self.claim() {
             return counters;
         }
         &self.fallback.counters

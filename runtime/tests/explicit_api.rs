@@ -109,3 +109,69 @@ fn nested_future_counts_as_child() {
     assert_eq!(inner_stats.inclusive.allocated, 64);
     assert_eq!(inner_stats.retained(), 64);
 }
+
+#[test]
+fn cancelled_future_frees_inside_call() {
+    let future = async {
+        let held = black_box(vec![0u8; 4096]);
+        YieldOnce(false).await;
+        held.len()
+    };
+    let mut future = Box::pin(heapmeter::instrument!("explicit.cancelled", future));
+    let mut context = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut context).is_pending());
+    drop(future);
+
+    let snapshot = heapmeter::snapshot();
+    let stats = snapshot.function("explicit.cancelled").expect("recorded");
+    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.inclusive.allocated, 4096);
+    assert_eq!(stats.inclusive.freed, 4096, "the held vector is freed as the call is dropped");
+    assert_eq!(stats.retained(), 0);
+}
+
+/// Drives a two-poll future to completion from its destructor, which runs
+/// while the thread unwinds from a panic.
+struct PollsWhileUnwinding;
+
+impl Drop for PollsWhileUnwinding {
+    fn drop(&mut self) {
+        let future = async {
+            let first = black_box(vec![0u8; 100]);
+            YieldOnce(false).await;
+            let second = black_box(vec![0u8; 900]);
+            first.len() + second.len()
+        };
+        assert_eq!(block_on(heapmeter::instrument!("explicit.unwinding", future), || ()), 1000);
+    }
+}
+
+#[test]
+fn polls_during_unwinding_measured() {
+    let result = std::panic::catch_unwind(|| {
+        let _cleanup = PollsWhileUnwinding;
+        std::panic::resume_unwind(Box::new("expected test panic"));
+    });
+    assert!(result.is_err());
+
+    let snapshot = heapmeter::snapshot();
+    let stats = snapshot.function("explicit.unwinding").expect("recorded");
+    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.inclusive.allocated, 1000);
+    assert_eq!(stats.inclusive.allocations, 2);
+}
+
+fn reports() -> usize {
+    let _region = heapmeter::scope!("explicit.reports");
+    heapmeter::snapshot().functions.len()
+}
+
+#[test]
+fn snapshot_copy_is_callers_memory() {
+    black_box(reports());
+    let snapshot = heapmeter::snapshot();
+    let stats = snapshot.function("explicit.reports").expect("recorded");
+    assert_eq!(stats.calls, 1);
+    assert_eq!(stats.inclusive.allocated, stats.inclusive.freed);
+    assert_eq!(stats.inclusive.allocations, stats.inclusive.frees);
+}

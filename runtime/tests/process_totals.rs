@@ -32,4 +32,11 @@ fn live_bytes_return_to_baseline() {
 
     assert_eq!(with_buffer - baseline, 1 << 20);
     assert_eq!(after, baseline);
+
+    // A snapshot is the caller's memory: taking and dropping them leaves the
+    // application's live bytes where they were.
+    for _ in 0..100 {
+        drop(black_box(heapmeter::snapshot()));
+    }
+    assert_eq!(heapmeter::process_live_bytes(), baseline);
 }
