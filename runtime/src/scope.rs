@@ -35,16 +35,20 @@ pub(crate) struct Frame {
     pub(crate) self_peak: i64,
     /// Sum of the inclusive figures of instrumented callees that finished.
     pub(crate) children: Totals,
+    /// Token of the scope that owns the frame, unique on its thread. A scope
+    /// that finds another token on closing knows that scopes were left out
+    /// of order, as with a guard held across an `.await`.
+    pub(crate) token: u64,
 }
 
 impl Frame {
     /// Frame of a thread outside every instrumented call. Its figures are
     /// updated like any other frame but never read.
     pub(crate) const ROOT: Frame =
-        Frame { entry_live: 0, peak_live: 0, self_peak: 0, children: Totals::ZERO };
+        Frame { entry_live: 0, peak_live: 0, self_peak: 0, children: Totals::ZERO, token: 0 };
 
     pub(crate) const fn starting_at(live: i64) -> Frame {
-        Frame { entry_live: live, peak_live: live, self_peak: 0, children: Totals::ZERO }
+        Frame { entry_live: live, peak_live: live, self_peak: 0, children: Totals::ZERO, token: 0 }
     }
 
     /// Folds the peak of the segment that just ended into this frame.
@@ -84,6 +88,7 @@ pub struct CallStats {
 pub(crate) struct OpenScope {
     parent: Frame,
     entry: Totals,
+    token: u64,
 }
 
 impl OpenScope {
@@ -94,20 +99,31 @@ impl OpenScope {
         let segment_peak = thread.take_segment_peak(live);
         let mut parent = thread.frame.get();
         parent.close_segment(segment_peak);
-        thread.frame.set(make_frame(live));
-        OpenScope { parent, entry }
+        let token = thread.next_token();
+        let mut frame = make_frame(live);
+        frame.token = token;
+        thread.frame.set(frame);
+        OpenScope { parent, entry, token }
     }
 
     /// Closes the scope. Returns the scope's final frame and the figures of
     /// the code that ran inside it, callees included.
+    ///
+    /// If the thread's frame is not this scope's, scopes were closed out of
+    /// order (a guard held across an `.await`). The thread's frame then
+    /// belongs to a scope that is still open, so it is left alone, and the
+    /// call gets its inclusive figures with no callees and no peak.
     #[inline(always)]
     pub(crate) fn close(&self, thread: &ThreadState) -> (Frame, Totals) {
         let (now, live) = thread.read();
-        let segment_peak = thread.take_segment_peak(live);
-        let mut frame = thread.frame.get();
-        frame.close_segment(segment_peak);
         let inclusive = now.since(self.entry);
+        let mut frame = thread.frame.get();
+        if frame.token != self.token {
+            return (Frame::starting_at(live), inclusive);
+        }
 
+        let segment_peak = thread.take_segment_peak(live);
+        frame.close_segment(segment_peak);
         let mut parent = self.parent;
         parent.children = parent.children.plus(inclusive);
         parent.peak_live = parent.peak_live.max(frame.peak_live);

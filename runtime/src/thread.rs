@@ -44,6 +44,8 @@ pub(crate) struct ThreadState {
     segment_peak: Cell<i64>,
     /// Figures of the innermost instrumented call running on this thread.
     pub(crate) frame: Cell<Frame>,
+    /// Last token handed to a scope on this thread.
+    last_token: Cell<u64>,
     /// This thread's ring of finished calls, or null before [`Self::prepare`].
     ring: Cell<*const Ring>,
     phase: Cell<Phase>,
@@ -77,6 +79,7 @@ impl ThreadState {
             untracked_depth: Cell::new(0),
             segment_peak: Cell::new(0),
             frame: Cell::new(Frame::ROOT),
+            last_token: Cell::new(0),
             ring: Cell::new(ptr::null()),
             phase: Cell::new(Phase::New),
         }
@@ -280,6 +283,15 @@ impl ThreadState {
     fn untracked<R>(&self, work: impl FnOnce() -> R) -> R {
         let _section = UntrackedSection::begin();
         work()
+    }
+
+    /// Returns a token no other scope on this thread has had. Tokens start
+    /// at 1, so the root frame's 0 matches no scope.
+    #[inline(always)]
+    pub(crate) fn next_token(&self) -> u64 {
+        let token = self.last_token.get().wrapping_add(1);
+        self.last_token.set(token);
+        token
     }
 
     /// Reads this thread's counters and its current live bytes.

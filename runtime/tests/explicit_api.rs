@@ -175,3 +175,35 @@ fn snapshot_copy_is_callers_memory() {
     assert_eq!(stats.inclusive.allocated, stats.inclusive.freed);
     assert_eq!(stats.inclusive.allocations, stats.inclusive.frees);
 }
+
+fn unrelated_work() {
+    let _region = heapmeter::scope!("explicit.unrelated");
+    black_box(vec![0u8; 50_000]);
+}
+
+/// Holding a `scope!` guard across an `.await` is documented as wrong, but
+/// it must not corrupt the figures of other calls on the thread.
+#[test]
+fn guard_across_await_contained() {
+    let future = async {
+        let _region = heapmeter::scope!("explicit.held_region");
+        black_box(vec![0u8; 300]);
+        YieldOnce(false).await;
+        black_box(vec![0u8; 200]);
+    };
+    block_on(heapmeter::instrument!("explicit.held_outer", future), unrelated_work);
+    unrelated_work();
+
+    let snapshot = heapmeter::snapshot();
+    let unrelated = snapshot.function("explicit.unrelated").expect("unrelated recorded");
+    assert_eq!(unrelated.calls, 2);
+    assert_eq!(unrelated.inclusive.allocated, 100_000);
+    assert_eq!(unrelated.exclusive.allocated, 100_000);
+
+    let outer = snapshot.function("explicit.held_outer").expect("outer recorded");
+    assert_eq!(outer.calls, 1);
+    assert_eq!(outer.inclusive.allocated, 500);
+    assert!(outer.exclusive.allocated <= outer.inclusive.allocated, "self {} wrapped", outer.exclusive.allocated);
+    let region = snapshot.function("explicit.held_region").expect("region recorded");
+    assert_eq!(region.calls, 1);
+}
