@@ -6,10 +6,16 @@
 //! Timings are process CPU time, so the work of heapmeter's background drain
 //! thread counts against the instrumented side, and time the benchmark
 //! thread spends descheduled by other processes does not count at all.
+//! Export runs during both sides, every second over HTTP/protobuf to a sink
+//! on loopback, so the export thread's CPU time is included too.
 #![allow(missing_docs, reason = "criterion_main! generates an undocumented `main`")]
 #![allow(clippy::expect_used, reason = "the document is built in memory and always serialises")]
 
 use std::hint::black_box;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
@@ -215,7 +221,66 @@ fn check_setup(document: &str) {
     require_recorded("workload::Instrumented::serialize", 1);
 }
 
+/// Starts an OTLP/HTTP sink on a loopback port that answers every request
+/// with an empty success, and returns its port and the count of requests it
+/// received. The thread ends with the benchmark process.
+fn start_export_sink() -> (u16, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&received);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counter = Arc::clone(&counter);
+            std::thread::spawn(move || serve_connection(stream, &counter));
+        }
+    });
+    (port, received)
+}
+
+/// Reads HTTP/1.1 requests from one connection and answers each with 200.
+fn serve_connection(stream: std::net::TcpStream, received: &AtomicU64) {
+    let Ok(mut writer) = stream.try_clone() else { return };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut content_length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                content_length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; content_length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        received.fetch_add(1, Ordering::Relaxed);
+        let response = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
 fn serde_json_pipeline(criterion: &mut Criterion) {
+    let (port, exports) = start_export_sink();
+    let config = heapmeter::Config::default()
+        .with_endpoint(format!("http://127.0.0.1:{port}"))
+        .with_protocol(heapmeter::Protocol::HttpProtobuf)
+        .with_export_interval(Duration::from_secs(1));
+    let export = heapmeter::init(config).expect("start export to the loopback sink");
+
     let document = build_document();
     #[allow(clippy::cast_precision_loss, reason = "a document size fits an f64 exactly")]
     report_metric("workload/document_bytes", document.len() as f64, "bytes");
@@ -230,6 +295,10 @@ fn serde_json_pipeline(criterion: &mut Criterion) {
         bencher.iter_custom(|iterations| cpu_time_of::<Instrumented>(&document, iterations));
     });
     group.finish();
+
+    export.shutdown().expect("final export to the loopback sink");
+    #[allow(clippy::cast_precision_loss, reason = "a request count fits an f64 exactly")]
+    report_metric("workload/export_requests", exports.load(Ordering::Relaxed) as f64, "requests");
 }
 
 criterion_group! {
