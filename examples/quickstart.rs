@@ -120,9 +120,8 @@ fn main() -> ExitCode {
         }
     };
 
-    let root = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."), PathBuf::from);
+    let root =
+        std::env::args_os().nth(1).map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."), PathBuf::from);
     let root = root.canonicalize().unwrap_or(root);
 
     let (index, files_read) = match index_directory(&root) {

@@ -90,7 +90,11 @@ fn report_memory(functions: &[FunctionStats]) {
     report_metric("memory/site_bytes", size_of::<Site>() as f64, "bytes");
     report_metric("memory/function_stats_bytes", size_of::<FunctionStats>() as f64, "bytes");
     report_metric("memory/heap_bytes_mean", heap_mean, "bytes");
-    report_metric("memory/heap_bytes_max", functions.iter().map(FunctionStats::heap_bytes).max().unwrap_or(0) as f64, "bytes");
+    report_metric(
+        "memory/heap_bytes_max",
+        functions.iter().map(FunctionStats::heap_bytes).max().unwrap_or(0) as f64,
+        "bytes",
+    );
     report_metric("memory/per_function", per_function, "bytes");
     report_metric("memory/unsampled_calls", unsampled as f64, "calls");
 }

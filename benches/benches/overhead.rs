@@ -90,8 +90,7 @@ fn check_setup() {
 type Pair = (&'static str, fn(), fn());
 
 /// Pairs of plain and instrumented functions of the sync comparisons.
-const SYNC_PAIRS: [Pair; 2] =
-    [("empty", empty_plain, empty_instrumented), ("box64", box64_plain, box64_instrumented)];
+const SYNC_PAIRS: [Pair; 2] = [("empty", empty_plain, empty_instrumented), ("box64", box64_plain, box64_instrumented)];
 
 /// Sync calls in batches that leave room on the ring (see `time_queued`):
 /// the cost of the path heapmeter is built for.

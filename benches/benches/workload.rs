@@ -98,7 +98,12 @@ fn build_document() -> String {
             id,
             customer: format!("Customer {}", random.below(5_000)),
             email: format!("customer{}@example.com", random.below(5_000)),
-            created_at: format!("2024-{:02}-{:02}T{:02}:14:07Z", 1 + random.below(12), 1 + random.below(28), random.below(24)),
+            created_at: format!(
+                "2024-{:02}-{:02}T{:02}:14:07Z",
+                1 + random.below(12),
+                1 + random.below(28),
+                random.below(24)
+            ),
             status: pick(&mut random, &STATUSES),
             items: (0..1 + random.below(4))
                 .map(|_| Item {

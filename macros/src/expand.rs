@@ -8,7 +8,10 @@ use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{AttrStyle, Attribute, Block, Expr, ExprCall, ImplItem, Item, ItemFn, ItemImpl, ItemTrait, ReturnType, Signature, TraitItem, TraitItemFn, Type};
+use syn::{
+    AttrStyle, Attribute, Block, Expr, ExprCall, ImplItem, Item, ItemFn, ItemImpl, ItemTrait, ReturnType, Signature,
+    TraitItem, TraitItemFn, Type,
+};
 
 use crate::args::{self, Options};
 use crate::validate::{self, Placement, Shape};
@@ -60,7 +63,8 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> (TokenStream, E
             // as a verbatim item.
             match syn::parse2::<TraitItemFn>(tokens) {
                 Ok(method) => {
-                    if let Err(error) = validate::check_function(&method.attrs, &method.sig, None, Placement::Function) {
+                    if let Err(error) = validate::check_function(&method.attrs, &method.sig, None, Placement::Function)
+                    {
                         errors.push(error);
                     }
                 }
@@ -120,13 +124,14 @@ fn function_item(function: &ItemFn, options: Option<&Options>, errors: &mut Erro
         errors.push(error);
         return None;
     }
-    let shape = match validate::check_function(&function.attrs, &function.sig, Some(&function.block), Placement::Function) {
-        Ok(shape) => shape,
-        Err(error) => {
-            errors.push(error);
-            return None;
-        }
-    };
+    let shape =
+        match validate::check_function(&function.attrs, &function.sig, Some(&function.block), Placement::Function) {
+            Ok(shape) => shape,
+            Err(error) => {
+                errors.push(error);
+                return None;
+            }
+        };
 
     let site = site_declaration(&function.sig, None, options.name.as_ref());
     let body = instrumented_body(&function.sig, &function.block, &function.attrs, &shape, &site);
@@ -165,7 +170,8 @@ fn trait_block(mut block: ItemTrait, options: Option<&Options>, errors: &mut Err
 
     for item in &mut block.items {
         let TraitItem::Fn(method) = item else { continue };
-        let Some(body) = method_body(&mut method.attrs, &method.sig, method.default.as_ref(), &container, enabled, errors)
+        let Some(body) =
+            method_body(&mut method.attrs, &method.sig, method.default.as_ref(), &container, enabled, errors)
         else {
             continue;
         };

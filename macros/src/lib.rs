@@ -186,13 +186,21 @@ mod tests {
 
     #[test]
     fn off_ignores_invalid_options() {
-        let item = quote!(const fn seven() -> u8 { 7 });
+        let item = quote!(
+            const fn seven() -> u8 {
+                7
+            }
+        );
         assert_eq!(expand(quote!(unknown), &item, false), item.to_string());
     }
 
     #[test]
     fn on_differs_from_off() {
-        let item = quote!(fn parse(s: &str) -> Vec<u8> { s.as_bytes().to_vec() });
+        let item = quote!(
+            fn parse(s: &str) -> Vec<u8> {
+                s.as_bytes().to_vec()
+            }
+        );
         let on = expand(quote!(), &item, true);
         let off = expand(quote!(), &item, false);
         assert_ne!(on, off);
@@ -202,14 +210,23 @@ mod tests {
 
     #[test]
     fn on_keeps_body_once() {
-        let item = quote!(fn parse(s: &str) -> Vec<u8> { s.as_bytes().to_vec() });
+        let item = quote!(
+            fn parse(s: &str) -> Vec<u8> {
+                s.as_bytes().to_vec()
+            }
+        );
         let on = expand(quote!(), &item, true);
         assert_eq!(on.matches("as_bytes").count(), 1);
     }
 
     #[test]
     fn async_body_kept_once() {
-        let item = quote!(async fn shout(mut s: String) -> String { s.push_str("!"); s });
+        let item = quote!(
+            async fn shout(mut s: String) -> String {
+                s.push_str("!");
+                s
+            }
+        );
         let on = expand(quote!(), &item, true);
         assert_eq!(on.matches("push_str").count(), 1);
         assert!(on.contains("Instrumented :: new"));
@@ -217,7 +234,11 @@ mod tests {
 
     #[test]
     fn const_fn_kept_beside_error() {
-        let item = quote!(const fn seven() -> u8 { 7 });
+        let item = quote!(
+            const fn seven() -> u8 {
+                7
+            }
+        );
         let on = expand(quote!(), &item, true);
         assert!(on.starts_with(&item.to_string()));
         assert!(on.contains("compile_error"));

@@ -147,8 +147,7 @@ impl Snapshot {
     #[must_use]
     pub fn function(&self, name: &str) -> Option<&FunctionStats> {
         self.functions.iter().find(|stats| {
-            stats.name == name
-                || stats.name.strip_suffix(name).is_some_and(|prefix| prefix.ends_with("::"))
+            stats.name == name || stats.name.strip_suffix(name).is_some_and(|prefix| prefix.ends_with("::"))
         })
     }
 }

@@ -47,8 +47,13 @@ impl CallState {
     }
 
     fn stats(&self) -> CallStats {
-        let finished_frame =
-            Frame { entry_live: 0, peak_live: self.peak, self_peak: self.exclusive_peak, children: self.children, token: 0 };
+        let finished_frame = Frame {
+            entry_live: 0,
+            peak_live: self.peak,
+            self_peak: self.exclusive_peak,
+            children: self.children,
+            token: 0,
+        };
         scope::finish_call(&finished_frame, self.inclusive, self.peak)
     }
 }

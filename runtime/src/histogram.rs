@@ -170,7 +170,12 @@ impl Histogram {
         if self.count == 0 {
             return None;
         }
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a rank within 0..=count")]
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a rank within 0..=count"
+        )]
         let rank = ((quantile.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
         if rank <= self.zero_count {
             return Some(0);
@@ -180,7 +185,11 @@ impl Histogram {
             seen += bucket_count;
             if seen >= rank {
                 let index = i32::try_from(position).map_or(i32::MAX, |position| self.offset.saturating_add(position));
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "bounds of u64 values fit a u64")]
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "bounds of u64 values fit a u64"
+                )]
                 let bound = bucket_upper_bound(index).floor() as u64;
                 return Some(bound.clamp(self.min, self.max));
             }
@@ -247,9 +256,9 @@ mod tests {
         let cases = [
             (1, -1),
             (2, 7),
-            (3, 12),  // 2^(12/8) = 2.83 < 3 <= 2^(13/8) = 3.08
+            (3, 12), // 2^(12/8) = 2.83 < 3 <= 2^(13/8) = 3.08
             (4, 15),
-            (5, 18),  // 2^(18/8) = 4.76 < 5 <= 2^(19/8) = 5.19
+            (5, 18), // 2^(18/8) = 4.76 < 5 <= 2^(19/8) = 5.19
             (1023, 79),
             (1024, 79),
             (1025, 80),

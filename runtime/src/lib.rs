@@ -46,9 +46,9 @@ mod export;
 mod future;
 pub mod histogram;
 pub mod metrics;
+mod private;
 mod record;
 mod report;
-mod private;
 mod ring;
 mod scope;
 mod site;
@@ -58,9 +58,7 @@ pub use aggregate::{FunctionStats, Snapshot, snapshot};
 pub use alloc::Allocator;
 pub use counters::{Totals, process_live_bytes, process_totals, runtime_totals};
 #[cfg(feature = "otlp")]
-pub use export::{
-    Config, Handle, InitError, Protocol, SettingSource, ShutdownError, TemporalityPreference, init,
-};
+pub use export::{Config, Handle, InitError, Protocol, SettingSource, ShutdownError, TemporalityPreference, init};
 pub use future::Instrumented;
 pub use heapmeter_macros::profile_memory;
 pub use scope::{CallStats, Guard};
@@ -96,8 +94,7 @@ pub mod __private {
 #[macro_export]
 macro_rules! scope {
     ($name:literal) => {{
-        static __HEAPMETER_SITE: $crate::Site =
-            $crate::Site::new($name, "", ::core::file!(), ::core::line!());
+        static __HEAPMETER_SITE: $crate::Site = $crate::Site::new($name, "", ::core::file!(), ::core::line!());
         $crate::Guard::enter(&__HEAPMETER_SITE)
     }};
 }
@@ -132,8 +129,7 @@ pub struct Disabled;
 #[macro_export]
 macro_rules! instrument {
     ($name:literal, $future:expr) => {{
-        static __HEAPMETER_SITE: $crate::Site =
-            $crate::Site::new($name, "", ::core::file!(), ::core::line!());
+        static __HEAPMETER_SITE: $crate::Site = $crate::Site::new($name, "", ::core::file!(), ::core::line!());
         $crate::Instrumented::new(&__HEAPMETER_SITE, $future)
     }};
 }

@@ -69,7 +69,14 @@ mod tests {
 
     #[test]
     fn bytes_format_with_binary_units() {
-        let cases = [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"), (1 << 20, "1.0 MiB"), (5 << 30, "5.0 GiB")];
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            (1 << 20, "1.0 MiB"),
+            (5 << 30, "5.0 GiB"),
+        ];
         for (bytes, expected) in cases {
             assert_eq!(format_bytes(Some(bytes)), expected, "{bytes} bytes");
         }

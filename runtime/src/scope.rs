@@ -60,8 +60,7 @@ impl Frame {
     #[inline(always)]
     fn close_segment(&mut self, segment_peak: i64) {
         self.peak_live = self.peak_live.max(segment_peak);
-        let self_live =
-            segment_peak.wrapping_sub(self.entry_live).wrapping_sub(self.children.net());
+        let self_live = segment_peak.wrapping_sub(self.entry_live).wrapping_sub(self.children.net());
         self.self_peak = self.self_peak.max(self_live);
     }
 }

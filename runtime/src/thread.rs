@@ -157,8 +157,7 @@ impl ThreadState {
         if self.no_slot.get() || self.phase.get() == Phase::Exited {
             return None;
         }
-        let Some((index, counters)) =
-            counters::claim_slot().and_then(|index| Some((index, counters::slot(index)?)))
+        let Some((index, counters)) = counters::claim_slot().and_then(|index| Some((index, counters::slot(index)?)))
         else {
             self.no_slot.set(true);
             return None;

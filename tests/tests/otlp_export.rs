@@ -237,9 +237,9 @@ impl Received {
     }
 
     fn points_of<'a>(&'a self, metric: &'a str, function: &'a str) -> impl Iterator<Item = &'a Point> + 'a {
-        self.points
-            .iter()
-            .filter(move |point| point.metric == metric && point.function().is_some_and(|name| name.ends_with(function)))
+        self.points.iter().filter(move |point| {
+            point.metric == metric && point.function().is_some_and(|name| name.ends_with(function))
+        })
     }
 
     /// The last point of `metric` for the function whose name ends with `function`.
@@ -263,7 +263,14 @@ impl Received {
     /// once this is its value.
     fn total(&self, metric: &str, function: &str) -> f64 {
         self.points_of(metric, function)
-            .map(|point| point.fields.get("Value").or_else(|| point.fields.get("Count")).and_then(|value| value.parse::<f64>().ok()).unwrap_or(0.0))
+            .map(|point| {
+                point
+                    .fields
+                    .get("Value")
+                    .or_else(|| point.fields.get("Count"))
+                    .and_then(|value| value.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            })
             .sum()
     }
 }
@@ -321,10 +328,7 @@ fn reported(stdout: &str, key: &str) -> String {
 }
 
 fn grpc_variables(collector: &Collector) -> Vec<(&'static str, String)> {
-    vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.grpc_endpoint()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
-    ]
+    vec![("OTEL_EXPORTER_OTLP_ENDPOINT", collector.grpc_endpoint()), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned())]
 }
 
 fn http_variables(collector: &Collector) -> Vec<(&'static str, String)> {
@@ -488,7 +492,8 @@ fn large_export_is_split_into_requests() {
         assert_eq!(calls.get(function.as_str()), Some(&vec![3.0]), "calls points of {function}");
     }
     assert_workload_values(&received);
-    let process_points = received.points.iter().filter(|point| point.metric == "heapmeter.process.heap.allocated").count();
+    let process_points =
+        received.points.iter().filter(|point| point.metric == "heapmeter.process.heap.allocated").count();
     assert_eq!(process_points, 1, "process metrics must be sent once, in the first request");
 }
 

@@ -286,7 +286,9 @@ impl Config {
         config.metrics_endpoint = read(METRICS_ENDPOINT);
         config.otlp = config.endpoint.is_some() || config.metrics_endpoint.is_some();
 
-        if let Some((name, value)) = read(METRICS_PROTOCOL).map(|v| (METRICS_PROTOCOL, v)).or_else(|| read(PROTOCOL).map(|v| (PROTOCOL, v))) {
+        if let Some((name, value)) =
+            read(METRICS_PROTOCOL).map(|v| (METRICS_PROTOCOL, v)).or_else(|| read(PROTOCOL).map(|v| (PROTOCOL, v)))
+        {
             config.protocol = parse_protocol(&value, SettingSource::EnvironmentVariable(name))?;
         }
         for (name, endpoint) in [(ENDPOINT, &config.endpoint), (METRICS_ENDPOINT, &config.metrics_endpoint)] {
@@ -304,7 +306,9 @@ impl Config {
             }
         }
 
-        if let Some((name, value)) = read(METRICS_TIMEOUT).map(|v| (METRICS_TIMEOUT, v)).or_else(|| read(TIMEOUT).map(|v| (TIMEOUT, v))) {
+        if let Some((name, value)) =
+            read(METRICS_TIMEOUT).map(|v| (METRICS_TIMEOUT, v)).or_else(|| read(TIMEOUT).map(|v| (TIMEOUT, v)))
+        {
             config.export_timeout = parse_milliseconds(&value, SettingSource::EnvironmentVariable(name))?;
         }
         if let Some(value) = read(INTERVAL) {
@@ -517,7 +521,11 @@ fn parse_headers(value: &str, source: SettingSource) -> Result<Vec<(String, Stri
     let mut headers = Vec::new();
     for item in value.split(',').map(str::trim).filter(|item| !item.is_empty()) {
         let Some((name, encoded)) = item.split_once('=') else {
-            return Err(invalid(source, value, format!("the entry {item:?} has no '=': write name=value pairs separated by commas")));
+            return Err(invalid(
+                source,
+                value,
+                format!("the entry {item:?} has no '=': write name=value pairs separated by commas"),
+            ));
         };
         let name = name.trim().to_ascii_lowercase();
         let Some(decoded) = percent_decode(encoded.trim()) else {
@@ -664,13 +672,16 @@ mod tests {
     fn enabled_without_endpoint_uses_defaults() {
         let config = config_from(&[("OTEL_METRICS_EXPORTER", "otlp")]).unwrap();
         assert_eq!(config.validate().unwrap().as_deref(), Some("http://localhost:4318/v1/metrics"));
-        let config = config_from(&[("OTEL_METRICS_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc")]).unwrap();
+        let config =
+            config_from(&[("OTEL_METRICS_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc")]).unwrap();
         assert_eq!(config.validate().unwrap().as_deref(), Some("http://localhost:4317"));
     }
 
     #[test]
     fn sdk_disabled_wins_over_endpoint() {
-        let config = config_from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"), ("OTEL_SDK_DISABLED", "true")]).unwrap();
+        let config =
+            config_from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"), ("OTEL_SDK_DISABLED", "true")])
+                .unwrap();
         assert!(!config.otlp);
     }
 
@@ -818,7 +829,10 @@ mod tests {
     #[test]
     fn endpoint_example_follows_protocol() {
         assert_eq!(
-            message(config_from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "/v1/metrics"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])),
+            message(config_from(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "/v1/metrics"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+            ])),
             "invalid value \"/v1/metrics\" in environment variable OTEL_EXPORTER_OTLP_ENDPOINT: \
              expected a URL of the form http://host:port, such as http://localhost:4317"
         );

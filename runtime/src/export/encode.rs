@@ -179,7 +179,13 @@ impl Encoder {
                 Temporality::Delta => earlier.map_or(self.start_nanos, |earlier| earlier.time_nanos),
                 Temporality::Cumulative => self.start_nanos,
             };
-            functions.push(self.function_points(key, stats, earlier.map(|earlier| &earlier.stats), start_nanos, now_nanos));
+            functions.push(self.function_points(
+                key,
+                stats,
+                earlier.map(|earlier| &earlier.stats),
+                start_nanos,
+                now_nanos,
+            ));
         }
 
         let groups = self.group_by_size(functions, snapshot.process, now_nanos);
@@ -331,10 +337,9 @@ impl Encoder {
             Temporality::Cumulative => (self.start_nanos, Totals::ZERO),
         };
         let change = process.since(earlier);
-        for (descriptor, value) in [
-            (metrics::PROCESS_HEAP_ALLOCATED, change.allocated),
-            (metrics::PROCESS_HEAP_FREED, change.freed),
-        ] {
+        for (descriptor, value) in
+            [(metrics::PROCESS_HEAP_ALLOCATED, change.allocated), (metrics::PROCESS_HEAP_FREED, change.freed)]
+        {
             let point = number_point(&[], start, now_nanos, clamp_to_i64(value));
             metrics_out.push(sum_metric(descriptor, temporality, true, vec![point]));
         }
@@ -555,8 +560,12 @@ fn convert_value(value: &opentelemetry::Value) -> Option<any_value::Value> {
         Value::I64(number) => any_value::Value::IntValue(*number),
         Value::F64(number) => any_value::Value::DoubleValue(*number),
         Value::String(text) => string(text),
-        Value::Array(Array::Bool(flags)) => array(flags.iter().map(|flag| any_value::Value::BoolValue(*flag)).collect()),
-        Value::Array(Array::I64(numbers)) => array(numbers.iter().map(|number| any_value::Value::IntValue(*number)).collect()),
+        Value::Array(Array::Bool(flags)) => {
+            array(flags.iter().map(|flag| any_value::Value::BoolValue(*flag)).collect())
+        }
+        Value::Array(Array::I64(numbers)) => {
+            array(numbers.iter().map(|number| any_value::Value::IntValue(*number)).collect())
+        }
         Value::Array(Array::F64(numbers)) => {
             array(numbers.iter().map(|number| any_value::Value::DoubleValue(*number)).collect())
         }
@@ -588,8 +597,7 @@ fn linux_process_start_time() -> Option<SystemTime> {
     let start_ticks: u64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
 
     let system_stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let boot_seconds: u64 =
-        system_stat.lines().find_map(|line| line.strip_prefix("btime "))?.trim().parse().ok()?;
+    let boot_seconds: u64 = system_stat.lines().find_map(|line| line.strip_prefix("btime "))?.trim().parse().ok()?;
 
     let since_boot = Duration::from_millis(start_ticks.checked_mul(1000)? / TICKS_PER_SECOND);
     let start = UNIX_EPOCH.checked_add(Duration::from_secs(boot_seconds))?.checked_add(since_boot)?;
@@ -617,9 +625,16 @@ mod tests {
             .build();
         let converted = convert_resource(&resource);
         let find = |key: &str| {
-            converted.attributes.iter().find(|attribute| attribute.key == key).and_then(|attribute| attribute.value.clone())
+            converted
+                .attributes
+                .iter()
+                .find(|attribute| attribute.key == key)
+                .and_then(|attribute| attribute.value.clone())
         };
-        assert_eq!(find("service.name"), Some(AnyValue { value: Some(any_value::Value::StringValue("checkout".to_owned())) }));
+        assert_eq!(
+            find("service.name"),
+            Some(AnyValue { value: Some(any_value::Value::StringValue("checkout".to_owned())) })
+        );
         assert_eq!(find("replicas"), Some(AnyValue { value: Some(any_value::Value::IntValue(3)) }));
     }
 
@@ -717,7 +732,10 @@ mod tests {
         let encoder = test_encoder(TemporalityPreference::Cumulative, MAX_REQUEST_BYTES);
         let batches = encoder.encode(&snapshot);
         let total_bytes: usize = batches.iter().map(|batch| batch.request.encoded_len()).sum();
-        assert!(total_bytes > MAX_REQUEST_BYTES, "the snapshot must need several requests, but encodes to {total_bytes} bytes");
+        assert!(
+            total_bytes > MAX_REQUEST_BYTES,
+            "the snapshot must need several requests, but encodes to {total_bytes} bytes"
+        );
         assert!(batches.len() >= 2, "{} requests for {total_bytes} bytes", batches.len());
 
         let first = &batches[0].request.resource_metrics[0];
@@ -740,8 +758,10 @@ mod tests {
             assert_eq!(resource_metrics.scope_metrics.len(), 1, "request {index}");
             assert_eq!(resource_metrics.scope_metrics[0].scope, first.scope_metrics[0].scope, "request {index}");
 
-            let process_metrics =
-                metrics_of(&batch.request).iter().filter(|metric| metric.name.starts_with("heapmeter.process.")).count();
+            let process_metrics = metrics_of(&batch.request)
+                .iter()
+                .filter(|metric| metric.name.starts_with("heapmeter.process."))
+                .count();
             assert_eq!(process_metrics, if index == 0 { 3 } else { 0 }, "process metrics in request {index}");
 
             for metric in metrics_of(&batch.request) {
@@ -765,8 +785,10 @@ mod tests {
         let snapshot = Snapshot { functions: Vec::new(), process: Totals::ZERO, taken_at: SystemTime::now() };
         let batches = encoder.encode(&snapshot);
         assert_eq!(batches.len(), 1);
-        let process_metrics =
-            metrics_of(&batches[0].request).iter().filter(|metric| metric.name.starts_with("heapmeter.process.")).count();
+        let process_metrics = metrics_of(&batches[0].request)
+            .iter()
+            .filter(|metric| metric.name.starts_with("heapmeter.process."))
+            .count();
         assert_eq!(process_metrics, 3);
     }
 

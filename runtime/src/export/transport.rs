@@ -137,7 +137,11 @@ async fn send_grpc(
         Ok(response) => Ok(Delivered::from_partial_success(response.into_inner().partial_success)),
         Err(status) => {
             let message = format!("gRPC status {:?}: {}", status.code(), status.message());
-            Err(if is_transient_grpc(status.code()) { SendError::Transient(message) } else { SendError::Rejected(message) })
+            Err(if is_transient_grpc(status.code()) {
+                SendError::Transient(message)
+            } else {
+                SendError::Rejected(message)
+            })
         }
     }
 }
@@ -176,13 +180,18 @@ async fn send_http(
         .await
         .map_err(|error| SendError::Transient(format!("HTTP request failed: {}", error_chain(&error))))?;
     let status = response.status();
-    let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect().await.map(|collected| collected.to_bytes());
+    let body =
+        Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect().await.map(|collected| collected.to_bytes());
 
     if status.is_success() {
-        let partial = body.ok().and_then(|bytes| ExportMetricsServiceResponse::decode(bytes).ok()).and_then(|response| response.partial_success);
+        let partial = body
+            .ok()
+            .and_then(|bytes| ExportMetricsServiceResponse::decode(bytes).ok())
+            .and_then(|response| response.partial_success);
         return Ok(Delivered::from_partial_success(partial));
     }
-    let text = body.map(|bytes| String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()).unwrap_or_default();
+    let text =
+        body.map(|bytes| String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()).unwrap_or_default();
     let message = format!("HTTP status {status}: {text}");
     let transient = matches!(status.as_u16(), 429 | 502 | 503 | 504);
     Err(if transient { SendError::Transient(message) } else { SendError::Rejected(message) })

@@ -15,7 +15,6 @@ use super::config::Protocol;
 use super::encode::{self, Batch, Encoder};
 use super::transport::{Delivered, SendError, Transport};
 
-
 /// What to do about an export that failed to reach the collector.
 const UNREACHABLE_HELP: &str = "check that an OTLP collector listens at the endpoint, \
      or set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL) to one that does";
@@ -97,7 +96,10 @@ impl FailureLog {
 
 /// Reason the periodic loop stopped.
 enum Stop {
-    Shutdown { deadline: Instant, reply: std::sync::mpsc::SyncSender<Result<(), String>> },
+    Shutdown {
+        deadline: Instant,
+        reply: std::sync::mpsc::SyncSender<Result<(), String>>,
+    },
     /// Every handle is gone without a shutdown command.
     HandleLost,
 }
@@ -221,7 +223,12 @@ impl Exporter {
     /// Exports once more before shutdown: sends every request of one
     /// snapshot in order, trying transient failures of each again until
     /// `deadline`. A failed request does not stop the ones after it.
-    async fn export_final(&mut self, transport: &mut Transport, log: &mut FailureLog, deadline: Instant) -> Result<(), String> {
+    async fn export_final(
+        &mut self,
+        transport: &mut Transport,
+        log: &mut FailureLog,
+        deadline: Instant,
+    ) -> Result<(), String> {
         let batches = self.encoder.encode(&encode::collect());
         let requests = batches.len();
         let mut failed: usize = 0;
