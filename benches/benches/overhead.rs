@@ -157,28 +157,15 @@ enum Clock {
     ThreadCpu,
 }
 
-/// Runs nothing, instrumented. Each benchmark thread calls it once before
-/// the clock starts, plain side included.
-///
-/// NOTE: a thread returns its counter slot at exit only if it has run
-/// instrumented code, because only then is its exit hook registered. Without
-/// this call, the plain side's threads would leak slots, and once the 1,024
-/// slots are gone every new thread counts allocations with shared atomic
-/// adds, which made the plain 64-byte `Box` loop 4 times slower on 2 threads.
-#[heapmeter::profile_memory]
-#[inline(never)]
-fn thread_setup() {}
-
 /// Runs `function` `iterations` times on each of `threads` new threads, all
 /// released together, and returns the time taken as `clock` measures it.
-/// Spawning and [`thread_setup`] happen before the clock starts.
+/// Spawning happens before the clock starts.
 fn run_on_threads(threads: usize, iterations: u64, function: fn(), clock: Clock) -> Duration {
     let barrier = Barrier::new(threads + 1);
     let (start, cpu_total) = thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
-                    thread_setup();
                     barrier.wait();
                     time_loop(iterations, function)
                 })

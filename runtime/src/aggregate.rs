@@ -237,17 +237,6 @@ pub fn snapshot() -> Snapshot {
     }
 }
 
-/// Drains every thread's queue into the aggregate, then calls `read` with all
-/// statistics while holding the aggregator lock.
-#[cfg_attr(not(feature = "otlp"), allow(dead_code, reason = "only the OTLP exporter reads the aggregate in place"))]
-pub(crate) fn with_drained<R>(read: impl FnOnce(&[FunctionStats]) -> R) -> R {
-    thread::untracked(|| {
-        let mut aggregator = aggregator();
-        aggregator.drain();
-        read(&aggregator.functions)
-    })
-}
-
 static DRAIN_THREAD: OnceLock<Option<Thread>> = OnceLock::new();
 
 /// Starts the background thread that drains the rings, once per process.

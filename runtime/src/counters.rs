@@ -24,7 +24,6 @@
 //! adds each event to [`SHARED`] with an atomic read-modify-write, so process
 //! totals stay exact on that slower path.
 
-use core::cell::Cell;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 /// Number of static counter slots. Threads beyond this many live at once take
@@ -312,20 +311,6 @@ pub fn runtime_totals() -> Totals {
 #[must_use]
 pub fn process_live_bytes() -> i64 {
     process_totals().net()
-}
-
-/// Marker state for the thread-local counter block used when a thread has no
-/// slot. Kept here so that the whole counter protocol sits in one file.
-pub(crate) struct FallbackCounters {
-    pub(crate) counters: Counters,
-    /// True when the events of this thread must also go to [`SHARED`].
-    pub(crate) shared: Cell<bool>,
-}
-
-impl FallbackCounters {
-    pub(crate) const fn new() -> Self {
-        Self { counters: Counters::new(), shared: Cell::new(false) }
-    }
 }
 
 #[cfg(test)]

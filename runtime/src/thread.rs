@@ -11,7 +11,7 @@
 use core::cell::Cell;
 use core::ptr;
 
-use crate::counters::{self, Counters, FallbackCounters, RUNTIME, SHARED, Totals};
+use crate::counters::{self, Counters, RUNTIME, SHARED, Totals};
 use crate::ring::Ring;
 use crate::scope::Frame;
 
@@ -36,7 +36,7 @@ pub(crate) struct ThreadState {
     /// True once claiming a slot failed, so later events skip the attempt.
     no_slot: Cell<bool>,
     /// Counters used when the thread has no slot.
-    fallback: FallbackCounters,
+    fallback: Counters,
     /// Depth of nested runtime-internal sections.
     untracked_depth: Cell<u32>,
     /// Largest live-byte reading since the current segment began. A segment
@@ -75,7 +75,7 @@ impl ThreadState {
             fast_counters: Cell::new(ptr::null()),
             slot_index: Cell::new(usize::MAX),
             no_slot: Cell::new(false),
-            fallback: FallbackCounters::new(),
+            fallback: Counters::new(),
             untracked_depth: Cell::new(0),
             segment_peak: Cell::new(0),
             frame: Cell::new(Frame::ROOT),
@@ -129,7 +129,7 @@ impl ThreadState {
             self.raise_peak(live);
             return;
         }
-        let live = self.fallback.counters.add_allocation_owned(size);
+        let live = self.fallback.add_allocation_owned(size);
         SHARED.add_allocation_shared(size);
         self.raise_peak(live);
     }
@@ -144,7 +144,7 @@ impl ThreadState {
             counters.add_free_owned(size);
             return;
         }
-        self.fallback.counters.add_free_owned(size);
+        self.fallback.add_free_owned(size);
         SHARED.add_free_shared(size);
     }
 
@@ -193,7 +193,7 @@ impl ThreadState {
         if let Some(index) = Some(self.slot_index.get()).filter(|&index| index != usize::MAX) {
             // Inside a runtime-internal section the fast pointer is null, but
             // the slot is still this thread's.
-            return counters::slot(index).unwrap_or(&self.fallback.counters);
+            return counters::slot(index).unwrap_or(&self.fallback);
         }
         // Claiming never allocates, so it is fine inside a runtime-internal
         // section too, and a call opened there must read the same block it
@@ -201,7 +201,7 @@ impl ThreadState {
         if let Some(counters) = self.claim() {
             return counters;
         }
-        &self.fallback.counters
+        &self.fallback
     }
 
     /// Sets up what instrumented code needs on this thread: the exit hook, a
@@ -223,7 +223,7 @@ impl ThreadState {
         if self.phase.get() == Phase::Exited {
             return None;
         }
-        let ring = self.untracked(|| {
+        let ring = untracked(|| {
             // Registering a thread-local destructor may allocate, which is
             // why this happens here and never inside the allocator.
             EXIT_HOOK.try_with(|_| ()).ok()?;
@@ -251,8 +251,7 @@ impl ThreadState {
         let index = self.slot_index.replace(usize::MAX);
         if let Some(counters) = counters::slot(index) {
             self.fast_counters.set(ptr::null());
-            self.fallback.counters.overwrite_owned(counters.read());
-            self.fallback.shared.set(true);
+            self.fallback.overwrite_owned(counters.read());
             self.no_slot.set(true);
             counters::release_slot(index);
         }
@@ -276,12 +275,6 @@ impl ThreadState {
             let restored = counters::slot(self.slot_index.get()).map_or(ptr::null(), ptr::from_ref);
             self.fast_counters.set(restored);
         }
-    }
-
-    /// Runs `work` as a runtime-internal section.
-    fn untracked<R>(&self, work: impl FnOnce() -> R) -> R {
-        let _section = UntrackedSection::begin();
-        work()
     }
 
     /// Returns a token no other scope on this thread has had. Tokens start

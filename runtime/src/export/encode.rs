@@ -76,13 +76,10 @@ pub(crate) struct BaselineUpdate {
 }
 
 /// Drains every thread's queue and copies the statistics, so that encoding
-/// runs after the aggregator lock is released.
+/// runs after the aggregator lock is released. The export thread runs in a
+/// runtime-internal section, so the copy counts as heapmeter's own memory.
 pub(crate) fn collect() -> Snapshot {
-    crate::aggregate::with_drained(|functions| Snapshot {
-        functions: functions.to_vec(),
-        process: crate::counters::process_totals(),
-        taken_at: SystemTime::now(),
-    })
+    crate::aggregate::snapshot()
 }
 
 /// Builds requests from snapshots and keeps the delta baseline.
