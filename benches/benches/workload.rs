@@ -226,7 +226,7 @@ fn check_setup(document: &str) {
     require_recorded("workload::Instrumented::serialize", 1);
 }
 
-/// Starts an OTLP/HTTP sink on a loopback port that answers every request
+/// Starts an OTLP/HTTP sink on a loopback port that responds to every request
 /// with an empty success, and returns its port and the count of requests it
 /// received. The thread ends with the benchmark process.
 fn start_export_sink() -> (u16, Arc<AtomicU64>) {
@@ -243,7 +243,7 @@ fn start_export_sink() -> (u16, Arc<AtomicU64>) {
     (port, received)
 }
 
-/// Reads HTTP/1.1 requests from one connection and answers each with 200.
+/// Reads HTTP/1.1 requests from one connection and responds to each with 200.
 fn serve_connection(stream: std::net::TcpStream, received: &AtomicU64) {
     let Ok(mut writer) = stream.try_clone() else { return };
     let mut reader = BufReader::new(stream);

@@ -1,6 +1,6 @@
 //! Aggregation of finished calls into per-function statistics, off the hot path.
 //!
-//! Instrumented code only queues records on its thread's ring. Whoever holds
+//! Instrumented code only queues records on its thread's ring. The holder of
 //! the aggregator lock drains every ring: the background drain thread, on a
 //! timer or when a ring fills up, and any caller of [`snapshot`]. Everything
 //! here may allocate and lock, and runs in a runtime-internal section so that
@@ -88,7 +88,7 @@ impl FunctionStats {
         self.inclusive.net()
     }
 
-    /// The site the statistics belong to.
+    /// Returns the site the statistics belong to.
     #[must_use]
     pub const fn site(&self) -> &'static Site {
         self.site
@@ -245,8 +245,8 @@ pub(crate) fn start_background_drain() {
     let mut spawn_error = None;
     DRAIN_THREAD.get_or_init(|| {
         // The caller waits until the thread runs, so the standard library's
-        // allocations for starting it are over before instrumented code
-        // resumes; measurements that begin afterwards never see them.
+        // allocations for starting it end before instrumented code resumes.
+        // Measurements that begin afterwards never include them.
         let started = std::sync::Arc::new(std::sync::Barrier::new(2));
         let started_in_thread = std::sync::Arc::clone(&started);
         let spawned = std::thread::Builder::new().name("heapmeter-drain".to_owned()).spawn(move || {

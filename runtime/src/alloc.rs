@@ -48,7 +48,7 @@ impl<A> Allocator<A> {
         Allocator { inner }
     }
 
-    /// The wrapped allocator.
+    /// Returns the wrapped allocator.
     pub const fn inner(&self) -> &A {
         &self.inner
     }

@@ -6,9 +6,9 @@
 //! writes it, with a relaxed load followed by a relaxed store, which compiles
 //! to plain moves on x86-64 and AArch64: there is no read-modify-write and no
 //! lock on the allocation path. Other threads read the blocks with relaxed
-//! loads to build process totals. Each value only grows, so a reader sees a
+//! loads to build process totals. Each value only grows, so a reader gets a
 //! value that is at most slightly stale; after a `join` (or any other
-//! happens-before edge) it sees the exact value.
+//! happens-before edge) it reads the exact value.
 //!
 //! The blocks live in a static array of [`SLOT_COUNT`] slots, so they never
 //! need allocating. A thread claims a free slot on its first allocation event
@@ -196,7 +196,7 @@ pub(crate) fn claim_slot() -> Option<usize> {
             let bit = (!bits).trailing_zeros();
             let claimed = bits | (1u64 << bit);
             // Acquire pairs with the Release in `release_slot`, so the new
-            // owner's first load sees the previous owner's last store.
+            // owner's first load reads the previous owner's last store.
             match word.compare_exchange_weak(bits, claimed, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => {
                     let index = word_index * 64 + bit as usize;
@@ -229,7 +229,7 @@ fn take_over_exited_slot(me: i32) -> Option<usize> {
             continue;
         }
         // Acquire: the exited owner's last stores happened before its exit,
-        // which the kernel reported, so they are visible; the CAS settles a
+        // which the kernel reported, so they are visible. The CAS settles a
         // race between two threads taking over the same slot.
         if owner.compare_exchange(previous, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
             return Some(index);
@@ -242,7 +242,7 @@ fn take_over_exited_slot(me: i32) -> Option<usize> {
 /// tell, which disables taking over slots.
 #[cfg(target_os = "linux")]
 fn current_thread_id() -> i32 {
-    // SAFETY: `gettid` takes no arguments and cannot fail.
+    // SAFETY: `gettid` takes no arguments, and gettid(2) documents no errors.
     let id = unsafe { libc::syscall(libc::SYS_gettid) };
     i32::try_from(id).unwrap_or(0)
 }
@@ -306,7 +306,7 @@ pub fn runtime_totals() -> Totals {
     RUNTIME.read()
 }
 
-/// Bytes the application currently holds through [`crate::Allocator`],
+/// Bytes the application has allocated and not yet freed through [`crate::Allocator`],
 /// heapmeter's own allocations left out.
 #[must_use]
 pub fn process_live_bytes() -> i64 {

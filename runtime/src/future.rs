@@ -12,7 +12,7 @@ use crate::scope::{self, CallStats, Frame, OpenScope};
 use crate::site::Site;
 use crate::thread;
 
-/// What an `async` call has accumulated over the polls so far. It lives in
+/// Figures an `async` call has accumulated over the polls so far. It lives in
 /// the future, so it follows the call from thread to thread.
 #[derive(Clone, Copy, Debug, Default)]
 struct CallState {

@@ -108,8 +108,8 @@ macro_rules! scope {
     };
 }
 
-/// What [`scope!`] returns when the `off` feature is on: a value with no
-/// destructor that measures nothing.
+/// The value [`scope!`] returns when the `off` feature is on. It has no
+/// destructor and measures nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct Disabled;
 

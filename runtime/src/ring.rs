@@ -3,7 +3,7 @@
 //! # Protocol
 //!
 //! A [`Ring`] is a bounded single-producer, single-consumer queue. The
-//! producer is the thread that owns the ring; the consumer is whoever holds the
+//! producer is the thread that owns the ring, and the consumer is the thread holding the
 //! aggregator's lock. `tail` is written only by the producer and `head` only by
 //! the consumer:
 //!
@@ -31,7 +31,7 @@ use crate::site::Site;
 /// Records one ring can hold. At 88 bytes a record, a ring takes 88 KiB.
 pub(crate) const RING_CAPACITY: usize = 1024;
 
-/// How full a ring gets before its producer wakes the background drain.
+/// Fill level at which a ring's producer wakes the background drain.
 ///
 /// The producer wakes the drain when its cached fill level reaches this
 /// value, when a refresh of `head` finds the ring at least this full, and

@@ -4,7 +4,7 @@
 //!
 //! Each thread keeps the [`Frame`] of the innermost instrumented call that is
 //! running on it. Entering a call saves the caller's frame inside the new
-//! call's [`Guard`] (or poll scope) and installs a fresh one; leaving restores
+//! call's [`Guard`] (or poll scope) and installs a fresh one. Leaving restores
 //! the caller's frame and adds the callee's inclusive figures to the caller's
 //! `children`. Self figures are inclusive figures minus `children`.
 //!
@@ -36,7 +36,7 @@ pub(crate) struct Frame {
     /// Sum of the inclusive figures of instrumented callees that finished.
     pub(crate) children: Totals,
     /// Token of the scope that owns the frame, unique on its thread. A scope
-    /// that finds another token on closing knows that scopes were left out
+    /// that finds another token on closing detects that scopes were left out
     /// of order, as with a guard held across an `.await`.
     pub(crate) token: u64,
 }
@@ -158,7 +158,7 @@ impl Guard {
     pub fn enter(site: &'static Site) -> Guard {
         // The thread's ring is set up when the call is recorded, in `drop`:
         // setting it up allocates only in a runtime-internal section, which
-        // no counter reading sees.
+        // no counter reading includes.
         let scope = thread::with(|thread| OpenScope::open(thread, Frame::starting_at));
         Guard { site, scope, _not_send: core::marker::PhantomData }
     }

@@ -38,7 +38,7 @@ struct Overflow {
     exclusive_peak_max: AtomicU64,
 }
 
-/// What the aggregator reads from a site's overflow sums.
+/// A reading of a site's overflow sums, taken by the aggregator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct OverflowReading {
     pub(crate) calls: u64,
@@ -74,13 +74,13 @@ impl Site {
         }
     }
 
-    /// The name given at creation, without the module path.
+    /// Returns the name given at creation, without the module path.
     #[must_use]
     pub const fn name(&self) -> &'static str {
         self.name
     }
 
-    /// The module path of the code that declared the site.
+    /// Returns the module path of the code that declared the site.
     #[must_use]
     pub const fn module_path(&self) -> &'static str {
         self.module_path
@@ -124,8 +124,8 @@ impl Site {
         add_totals(&overflow.exclusive, call.exclusive);
         overflow.peak_max.fetch_max(call.peak, Ordering::Relaxed);
         overflow.exclusive_peak_max.fetch_max(call.exclusive_peak, Ordering::Relaxed);
-        // Release pairs with the Acquire in `read_overflow`: a reader that sees
-        // this call counted also sees its sums.
+        // Release pairs with the Acquire in `read_overflow`: a reader that reads
+        // this call counted also reads its sums.
         overflow.calls.fetch_add(1, Ordering::Release);
         // A plain load first keeps calls after the first from writing the
         // shared cache line of `listed`.

@@ -56,7 +56,7 @@ thread_local! {
 }
 
 /// Registered the first time instrumented code runs on a thread; its
-/// destructor tells the runtime that the thread is exiting.
+/// destructor informs the runtime that the thread is exiting.
 struct ExitHook;
 
 impl Drop for ExitHook {

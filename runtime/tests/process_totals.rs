@@ -1,4 +1,4 @@
-//! Process-wide totals. This file holds a single test because any other test
+//! Process-wide totals. This file contains a single test because any other test
 //! running in the same process would move the totals it compares.
 
 use std::hint::black_box;

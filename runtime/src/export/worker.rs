@@ -15,11 +15,11 @@ use super::config::Protocol;
 use super::encode::{self, Batch, Encoder};
 use super::transport::{Delivered, SendError, Transport};
 
-/// What to do about an export that failed to reach the collector.
+/// Advice logged with an export that failed to reach the collector.
 const UNREACHABLE_HELP: &str = "check that an OTLP collector listens at the endpoint, \
      or set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL) to one that does";
 
-/// What to do about an export the collector rejected.
+/// Advice logged with an export that the collector rejected.
 const REJECTED_HELP: &str = "the collector rejected the request: check its log, \
      and the headers it requires (OTEL_EXPORTER_OTLP_HEADERS)";
 
